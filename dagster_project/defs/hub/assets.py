@@ -1,0 +1,46 @@
+"""The hub database itself, as an asset: its schema version and layers."""
+
+import dagster as dg
+
+from dagster_project.hub.migrate import apply_migrations, available
+from dagster_project.hub.resource import HubDatabase
+
+LAYERS = ("raw", "staging", "core", "marts", "publish", "ops")
+
+
+@dg.asset(
+    group_name="hub",
+    kinds={"postgres"},
+    description=(
+        "The hub database's schemas (raw, staging, core, marts, publish, ops), brought to the "
+        "latest migration. Materializing applies any pending migration (idempotent, one "
+        "transaction, under an advisory lock), which is how a deployed hub is upgraded."
+    ),
+)
+def hub_schema(context: dg.AssetExecutionContext, hub: HubDatabase) -> dg.MaterializeResult:
+    applied = apply_migrations(hub.url)
+    with hub.connect() as conn:
+        version = conn.execute("select max(version) from ops.schema_migrations").fetchone()[0]
+        rows = conn.execute(
+            """select n.nspname, count(c.oid)
+                 from pg_namespace n
+                 left join pg_class c on c.relnamespace = n.oid
+                  and c.relkind in ('r', 'v', 'm', 'p')
+                where n.nspname = any(%s)
+                group by n.nspname""",
+            (list(LAYERS),),
+        ).fetchall()
+    relations = dict(rows)
+    missing = [layer for layer in LAYERS if layer not in relations]
+    if missing:
+        raise dg.Failure(f"Hub at {hub.display_url} lacks schemas {missing} after migrating.")
+    context.log.info(f"hub schema at version {version}; applied now: {applied or 'nothing'}")
+    return dg.MaterializeResult(
+        metadata={
+            "schema_version": version,
+            "migrations_applied_now": ", ".join(applied) or "none",
+            "migrations_known": len(available()),
+            **{f"relations_in_{layer}": relations[layer] for layer in LAYERS},
+            "server": hub.display_url,
+        }
+    )
