@@ -1,0 +1,273 @@
+"""``SystemComponent``: one block of YAML per system instance → its ingest assets, schedules
+and sensors.
+
+Example (``defs/systems/defs.yaml``)::
+
+    type: dagster_project.components.system.SystemComponent
+    attributes:
+      system: shopify_b2b
+      kind: shopify
+      url_env: DISTROHUB_SHOPIFY_B2B_URL
+      credentials: {token: DISTROHUB_SHOPIFY_B2B_TOKEN}
+      pool: shopify_b2b
+      streams:
+        - name: orders
+          primary_key: [id]
+          cursor_field: updated_at
+          filter_param: updated_at_min
+          params: {status: any, order: updated_at asc}
+          ordered_by_cursor: true
+          schedule: "*/15 * * * *"
+          webhook_topics: [orders/create, orders/updated]
+
+Each stream becomes the asset ``raw/<system>__<stream>`` (group ``<system>``,
+pool ``<pool>``) that lands into the table of the same name. Adding a second
+storefront or warehouse is another block like this one: no Python.
+"""
+
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from dagster_project.connectors.base import Kind, StreamConfig
+from dagster_project.connectors.http import AuthenticationFailed, HttpError
+from dagster_project.hub.resource import HubDatabase
+from dagster_project.ingest.readers import ConfigurationError, SystemConfig, open_reader
+from dagster_project.ingest.sync import sync_stream
+from dagster_project.ingest.validation import SchemaDrift
+
+KIND_LABELS = {
+    "tryton": "tryton",
+    "shopify": "shopify",
+    "wms_rest": "rest",
+    "file_drop_3pl": "csv",
+    "carrier_webhook": "webhook",
+    "x12_supplier": "x12",
+}
+
+
+CADENCES = {
+    "*/5 * * * *": "every_5_minutes",
+    "*/15 * * * *": "every_15_minutes",
+    "0 * * * *": "hourly",
+    "0 2 * * *": "nightly",
+}
+
+
+def cadence_name(cron: str) -> str:
+    """A readable schedule name for a cron expression."""
+    if cron in CADENCES:
+        return CADENCES[cron]
+    slug = "".join(c if c.isalnum() else "_" for c in cron.replace("*", "x"))
+    return f"cron_{slug}".strip("_")
+
+
+class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
+    """A system instance (ERP, storefront, WMS, 3PL, carrier, supplier) and its streams."""
+
+    system: str = Field(description="Instance name, e.g. shopify_b2b or wms_dc_east.")
+    kind: Kind = Field(description="Connector kind.")
+    description: str | None = None
+    url_env: str | None = Field(None, description="Variable holding the base URL.")
+    folder_env: str | None = Field(None, description="Variable holding the drop folder.")
+    credentials: dict[str, str] = Field(
+        default_factory=dict,
+        description="Credential role → the NAME of the environment variable holding it "
+        "(token, user, password, webhook_secret). Values are never written here.",
+    )
+    settings: dict[str, Any] = Field(default_factory=dict, description="Kind-specific options.")
+    pool: str | None = Field(None, description="Dagster pool capping calls to this system.")
+    request_budget: int = Field(20_000, description="Requests one sync may make.")
+    automation: str = Field("running", description="Schedules and sensors: running or stopped.")
+    streams: list[StreamConfig]
+
+    # ------------------------------------------------------------------ defs
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        assets = [self._asset(stream) for stream in self.streams]
+        return dg.Definitions(assets=assets, schedules=self._schedules(), sensors=self._sensors())
+
+    @property
+    def config(self) -> SystemConfig:
+        return SystemConfig(
+            system=self.system,
+            kind=self.kind,
+            url_env=self.url_env,
+            folder_env=self.folder_env,
+            credentials=self.credentials,
+            settings=self.settings,
+            request_budget=self.request_budget,
+        )
+
+    def asset_key(self, stream: StreamConfig) -> dg.AssetKey:
+        return dg.AssetKey(["raw", f"{self.system}__{stream.name}"])
+
+    def _asset(self, stream: StreamConfig) -> dg.AssetsDefinition:
+        config = self.config
+        kind = self.kind
+        trigger = (
+            ", ".join(
+                t
+                for t in (
+                    f"schedule {stream.schedule}" if stream.schedule else "",
+                    f"webhooks {', '.join(stream.webhook_topics)}" if stream.webhook_topics else "",
+                    "drop folder sensor" if stream.drop_folder else "",
+                )
+                if t
+            )
+            or "on demand"
+        )
+
+        @dg.asset(
+            key=self.asset_key(stream),
+            group_name=self.system,
+            kinds={KIND_LABELS[kind], "postgres"},
+            pool=self.pool or self.system,
+            description=(
+                f"{stream.name} from {self.system} ({kind}), landed as received in "
+                f"raw.{self.system}__{stream.name} (key {', '.join(stream.primary_key)}"
+                f"{', cursor ' + stream.cursor_field if stream.cursor_field else ''}). "
+                f"Triggered by {trigger}."
+            ),
+            retry_policy=dg.RetryPolicy(
+                max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+            ),
+            metadata={"system": self.system, "stream": stream.name, "kind": kind},
+        )
+        def _ingest(context: dg.AssetExecutionContext, hub: HubDatabase) -> dg.MaterializeResult:
+            try:
+                with open_reader(config, stream) as reader, hub.connect() as conn:
+                    result = sync_stream(
+                        conn, config.system, kind, stream, reader, progress=context.log.info
+                    )
+            except (AuthenticationFailed, SchemaDrift, ConfigurationError) as exc:
+                raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            except (HttpError, OSError) as exc:
+                raise dg.Failure(description=f"{config.system} {stream.name}: {exc}") from exc
+            return dg.MaterializeResult(metadata=result.metadata())
+
+        return _ingest
+
+    def _job(self, name: str, streams: list[StreamConfig]):
+        return dg.define_asset_job(
+            name=name, selection=dg.AssetSelection.assets(*[self.asset_key(s) for s in streams])
+        )
+
+    def _status(self) -> dg.DefaultScheduleStatus:
+        return (
+            dg.DefaultScheduleStatus.RUNNING
+            if self.automation == "running"
+            else dg.DefaultScheduleStatus.STOPPED
+        )
+
+    def _schedules(self) -> list[dg.ScheduleDefinition]:
+        by_cron: dict[str, list[StreamConfig]] = defaultdict(list)
+        for stream in self.streams:
+            if stream.schedule:
+                by_cron[stream.schedule].append(stream)
+        schedules = []
+        for cron, streams in sorted(by_cron.items()):
+            name = f"{self.system}_{cadence_name(cron)}"
+            schedules.append(
+                dg.ScheduleDefinition(
+                    name=name,
+                    job=self._job(f"{name}_job", streams),
+                    cron_schedule=cron,
+                    default_status=self._status(),
+                    description=f"Syncs {', '.join(s.name for s in streams)} from {self.system}.",
+                )
+            )
+        return schedules
+
+    def _sensors(self) -> list[dg.SensorDefinition]:
+        sensors = []
+        webhook_streams = [s for s in self.streams if s.webhook_topics]
+        if webhook_streams:
+            sensors.append(self._webhook_sensor(webhook_streams))
+        folder_streams = [s for s in self.streams if s.drop_folder]
+        if folder_streams:
+            sensors.append(self._folder_sensor(folder_streams))
+        return sensors
+
+    def _sensor_status(self) -> dg.DefaultSensorStatus:
+        return (
+            dg.DefaultSensorStatus.RUNNING
+            if self.automation == "running"
+            else dg.DefaultSensorStatus.STOPPED
+        )
+
+    def _webhook_sensor(self, streams: list[StreamConfig]) -> dg.SensorDefinition:
+        system = self.system
+        topic_to_keys: dict[str, list[dg.AssetKey]] = defaultdict(list)
+        for stream in streams:
+            for topic in stream.webhook_topics:
+                topic_to_keys[topic].append(self.asset_key(stream))
+
+        @dg.sensor(
+            name=f"{system}_webhooks",
+            job=self._job(f"{system}_webhooks_job", streams),
+            minimum_interval_seconds=5,
+            default_status=self._sensor_status(),
+            description=f"Launches a sync of {system}'s streams when ops.webhook_inbox has new "
+            "deliveries for them (one run per new batch of deliveries; the run key dedups).",
+        )
+        def _sensor(context: dg.SensorEvaluationContext, hub: HubDatabase):
+            after = int(context.cursor or 0)
+            with hub.connect() as conn:
+                rows = conn.execute(
+                    """select topic, max(id), count(*) from ops.webhook_inbox
+                        where source = %s and id > %s and processed_at is null
+                          and topic = any(%s)
+                        group by topic""",
+                    (system, after, list(topic_to_keys)),
+                ).fetchall()
+            if not rows:
+                return dg.SkipReason(f"no new webhook deliveries from {system}")
+            newest = max(r[1] for r in rows)
+            keys = sorted(
+                {k for topic, _, _ in rows for k in topic_to_keys[topic]},
+                key=lambda k: k.to_user_string(),
+            )
+            context.update_cursor(str(newest))
+            count = sum(r[2] for r in rows)
+            return dg.RunRequest(
+                run_key=f"{system}:inbox:{newest}",
+                asset_selection=keys,
+                tags={"distrohub/trigger": "webhook", "distrohub/deliveries": str(count)},
+            )
+
+        return _sensor
+
+    def _folder_sensor(self, streams: list[StreamConfig]) -> dg.SensorDefinition:
+        system = self.system
+        folder_env = self.folder_env
+
+        @dg.sensor(
+            name=f"{system}_drop_folder",
+            job=self._job(f"{system}_files_job", streams),
+            minimum_interval_seconds=15,
+            default_status=self._sensor_status(),
+            description=f"Launches a load of {system}'s drop folder when new files arrive.",
+        )
+        def _sensor(context: dg.SensorEvaluationContext):
+            folder = os.environ.get(folder_env or "")
+            if not folder or not Path(folder).is_dir():
+                return dg.SkipReason(f"{system}: drop folder {folder_env} is not set or missing")
+            files = sorted(
+                (p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith(".")),
+                key=lambda p: (p.stat().st_mtime_ns, p.name),
+            )
+            if not files:
+                return dg.SkipReason(f"{system}: no files waiting in {folder}")
+            marker = f"{files[-1].stat().st_mtime_ns}:{files[-1].name}:{len(files)}"
+            if marker == context.cursor:
+                return dg.SkipReason(f"{system}: the {len(files)} files were already picked up")
+            context.update_cursor(marker)
+            return dg.RunRequest(
+                run_key=f"{system}:files:{marker}", tags={"distrohub/trigger": "drop_folder"}
+            )
+
+        return _sensor

@@ -1,0 +1,101 @@
+"""What every connector kind hands the ingest layer: pages of records from a stream.
+
+A stream is data (STYLE.md, connectors): its path, primary key, cursor field
+and the server-side filter that matches that field, its page size. The
+component reads it from ``defs.yaml``; a connector kind turns it into requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class StreamConfig(BaseModel):
+    """One stream of one system instance, as declared in ``defs.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Stream name; the raw table is raw.<system>__<name>.")
+    path: str | None = Field(None, description="REST path (relative to the base URL) or file glob.")
+    records_key: str | None = Field(
+        None, description="Key of the record list in a JSON page (default: the stream name)."
+    )
+    primary_key: list[str] = Field(description="Fields that identify a record (dotted for nested).")
+    cursor_field: str | None = Field(
+        None, description="Field whose maximum is the stream's cursor (e.g. updated_at)."
+    )
+    filter_param: str | None = Field(
+        None,
+        description="Server-side filter on the SAME field as cursor_field (e.g. updated_at_min). "
+        "A cursor on updated_at filtered by created_at would lose updates.",
+    )
+    ordered_by_cursor: bool = Field(
+        False,
+        description="The server returns pages in ascending cursor order, so the cursor may "
+        "commit with each page; otherwise it commits after the last page.",
+    )
+    page_size: int = Field(250, description="Records per request (1 to 10,000).")
+    params: dict[str, str] = Field(default_factory=dict, description="Fixed query parameters.")
+    schedule: str | None = Field(None, description="Cron schedule for the stream's sync.")
+    webhook_topics: list[str] = Field(
+        default_factory=list,
+        description="Webhook topics whose deliveries carry records of this stream "
+        "(landed from ops.webhook_inbox; a sensor launches the sync).",
+    )
+    drop_folder: bool = Field(False, description="Files from the system's folder (a sensor).")
+    json_schema: str | None = Field(
+        None,
+        description="JSON Schema file (relative to dagster_project/ingest/schemas) every record "
+        "must pass; failures are quarantined. Default: <kind>/<name>.json if it exists.",
+    )
+    drift_tolerance: float = Field(
+        0.5,
+        description="Share of a batch that may fail validation before the run fails as "
+        "schema drift instead of quarantining record by record.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> StreamConfig:
+        if not 1 <= self.page_size <= 10_000:
+            raise ValueError(f"stream {self.name}: page_size must be 1 to 10,000")
+        if not 0 <= self.drift_tolerance <= 1:
+            raise ValueError(f"stream {self.name}: drift_tolerance is a share, 0 to 1")
+        if bool(self.filter_param) and not self.cursor_field:
+            raise ValueError(f"stream {self.name}: filter_param needs the cursor_field it filters")
+        if not self.primary_key:
+            raise ValueError(f"stream {self.name}: primary_key must name at least one field")
+        return self
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return tuple(k.split(".")[-1] for k in self.primary_key)
+
+
+@dataclass
+class BadInput:
+    """Input that is unreadable as a record (e.g. not JSON); quarantined as received."""
+
+    key_hint: str
+    text: str
+    reason: str
+
+
+@dataclass
+class Page:
+    """One unit of reading: records as parsed, unreadable input, and where the read stands."""
+
+    records: list[dict[str, Any]]
+    source: str
+    bad: list[BadInput] = field(default_factory=list)
+    # the cursor after this page when it commits per page (None: keep the computed one)
+    cursor: Any = None
+    # False when the page could not be read whole: the stream's cursor must not move past it
+    complete: bool = True
+    # callbacks to run after the page's transaction commits (e.g. archive a file)
+    after_commit: list[Any] = field(default_factory=list)
+
+
+Kind = Literal["tryton", "shopify", "wms_rest", "file_drop_3pl", "carrier_webhook", "x12_supplier"]

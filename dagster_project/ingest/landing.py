@@ -1,0 +1,282 @@
+"""Landing records into ``raw``: bulk, idempotent, with quarantine and cursor in one transaction.
+
+Each system instance and stream has one table ``raw.<system>__<stream>``::
+
+    <key columns> text      the record's natural key, as text (64-bit ids stay exact)
+    payload       jsonb     the record as received
+    _payload_hash text      md5 of the payload's canonical jsonb text
+    _loaded_at    timestamptz
+    _batch_id     uuid      the load that brought this version
+    _source       text      where it came from (URL path, file name, webhook event)
+    _seq          bigint    arrival order (the latest version of a key has the highest)
+
+A key may have several versions (one row per distinct payload): raw is the
+record of what each system said. Loading the same version again is a no-op
+(``ON CONFLICT (keys, _payload_hash) DO NOTHING``), so every load is safe to
+repeat. Rows go in by COPY into a temporary table and one merge statement.
+
+:meth:`Landing.commit_page` writes a page's rows, its quarantined input and the
+stream's new cursor in ONE transaction: a crash leaves either all of it or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import simplejson
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+MAX_IDENTIFIER = 63
+
+
+def dumps(value: Any) -> str:
+    """JSON text with exact decimals (``Decimal`` written as a number) and ISO dates."""
+    return simplejson.dumps(value, use_decimal=True, default=_default, separators=(",", ":"))
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"cannot store a {type(value).__name__} in a JSON payload")
+
+
+def raw_table_name(system: str, stream: str) -> str:
+    name = f"{system}__{stream}"
+    if len(name) > MAX_IDENTIFIER:
+        raise ValueError(
+            f"raw table name {name!r} is longer than PostgreSQL's {MAX_IDENTIFIER} characters: "
+            "shorten the system or stream name in its defs.yaml"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Record:
+    """One valid record: its key values (in key-field order) and its payload."""
+
+    key: tuple[str, ...]
+    payload: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Input that must not load, with the reason a person can act on."""
+
+    record_key: str
+    payload_text: str
+    reason: str
+
+
+@dataclass
+class LoadCounts:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+    def add(self, other: LoadCounts) -> None:
+        for name in ("read", "inserted", "updated", "unchanged", "quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "quarantined": self.quarantined,
+        }
+
+
+@dataclass
+class Landing:
+    """Writes one stream's pages into its raw table (see the module docstring)."""
+
+    conn: psycopg.Connection
+    system: str
+    stream: str
+    key_fields: tuple[str, ...]
+    batch_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    @property
+    def table(self) -> sql.Identifier:
+        return sql.Identifier("raw", raw_table_name(self.system, self.stream))
+
+    @property
+    def _keys(self) -> sql.Composed:
+        return sql.SQL(", ").join(sql.Identifier(k) for k in self.key_fields)
+
+    def ensure_table(self) -> None:
+        ddl = sql.SQL(
+            """create table if not exists {table} (
+                   {key_defs},
+                   payload jsonb not null,
+                   _payload_hash text not null,
+                   _loaded_at timestamptz not null default now(),
+                   _batch_id uuid not null,
+                   _source text not null,
+                   _seq bigint generated always as identity,
+                   unique ({keys}, _payload_hash))"""
+        ).format(
+            table=self.table,
+            key_defs=sql.SQL(", ").join(
+                sql.SQL("{} text not null").format(sql.Identifier(k)) for k in self.key_fields
+            ),
+            keys=self._keys,
+        )
+        with self.conn.transaction():
+            self.conn.execute(ddl)
+
+    # ------------------------------------------------------------- batches
+    def start_batch(self, cursor_before: Any) -> None:
+        with self.conn.transaction():
+            self.conn.execute(
+                """insert into ops.ingest_batches
+                       (batch_id, system, stream, started_at, status, cursor_before)
+                   values (%s, %s, %s, now(), 'running', %s)""",
+                (self.batch_id, self.system, self.stream, Jsonb(cursor_before)),
+            )
+
+    def finish_batch(
+        self,
+        counts: LoadCounts,
+        cursor_after: Any,
+        lag_seconds: float | None,
+        error: str | None = None,
+    ) -> None:
+        with self.conn.transaction():
+            self.conn.execute(
+                """update ops.ingest_batches
+                      set finished_at = now(), status = %s, read = %s, inserted = %s,
+                          updated = %s, unchanged = %s, quarantined = %s,
+                          cursor_after = %s, source_lag_seconds = %s, error = %s
+                    where batch_id = %s""",
+                (
+                    "failed" if error else "succeeded",
+                    counts.read,
+                    counts.inserted,
+                    counts.updated,
+                    counts.unchanged,
+                    counts.quarantined,
+                    Jsonb(cursor_after),
+                    lag_seconds,
+                    error,
+                    self.batch_id,
+                ),
+            )
+
+    # -------------------------------------------------------------- cursor
+    def read_cursor(self) -> Any:
+        row = self.conn.execute(
+            "select cursor from ops.sync_cursors where system = %s and stream = %s",
+            (self.system, self.stream),
+        ).fetchone()
+        self.conn.commit()
+        return row[0] if row else None
+
+    # ---------------------------------------------------------------- load
+    def commit_page(
+        self,
+        records: Sequence[Record],
+        rejected: Sequence[Rejected] = (),
+        cursor: Any = None,
+        advance_cursor: bool = True,
+        also: Callable[[psycopg.Connection], Any] | None = None,
+    ) -> LoadCounts:
+        """Land one page: rows, quarantine, the cursor (if ``advance_cursor``) and ``also``
+        (e.g. marking webhook deliveries processed), all in one transaction."""
+        counts = LoadCounts(read=len(records) + len(rejected))
+        with self.conn.transaction():
+            if records:
+                new_rows, new_keys = self._merge(records)
+                counts.inserted = new_keys
+                counts.updated = new_rows - new_keys
+                counts.unchanged = len(records) - new_rows
+            if rejected:
+                counts.quarantined = self._quarantine(rejected)
+            if advance_cursor and cursor is not None:
+                self.conn.execute(
+                    """insert into ops.sync_cursors (system, stream, cursor, updated_at)
+                       values (%s, %s, %s, now())
+                       on conflict (system, stream)
+                       do update set cursor = excluded.cursor, updated_at = now()""",
+                    (self.system, self.stream, Jsonb(cursor)),
+                )
+            if also is not None:
+                also(self.conn)
+        return counts
+
+    def _merge(self, records: Sequence[Record]) -> tuple[int, int]:
+        key_cols = [sql.Identifier(k) for k in self.key_fields]
+        self.conn.execute("drop table if exists _landing")
+        self.conn.execute(
+            sql.SQL(
+                "create temp table _landing ({cols}, ord integer, payload jsonb, source text) "
+                "on commit drop"
+            ).format(cols=sql.SQL(", ").join(sql.SQL("{} text").format(c) for c in key_cols))
+        )
+        with self.conn.cursor() as cur:
+            copy_sql = sql.SQL("copy _landing ({cols}, ord, payload, source) from stdin").format(
+                cols=sql.SQL(", ").join(key_cols)
+            )
+            with cur.copy(copy_sql) as copy:
+                for ord_, rec in enumerate(records):
+                    copy.write_row((*rec.key, ord_, dumps(rec.payload), rec.source))
+        join = sql.SQL(" and ").join(sql.SQL("r.{k} = n.{k}").format(k=c) for c in key_cols)
+        merge = sql.SQL(
+            """with incoming as (
+                   select distinct on ({keys}, h) {keys}, payload, h, source, ord
+                     from (select *, md5(payload::text) as h from _landing) l
+                    order by {keys}, h, ord
+               ),
+               inserted as (
+                   insert into {table} ({keys}, payload, _payload_hash, _batch_id, _source)
+                   select {keys}, payload, h, %(batch)s, source from incoming order by ord
+                   on conflict ({keys}, _payload_hash) do nothing
+                   returning {keys}, _seq
+               )
+               -- {table} is read as of the statement's start: "exists" means known before
+               select count(*) as new_rows,
+                      count(distinct ({keys})) filter (
+                          where not exists (
+                              select 1 from {table} r where {join})
+                      ) as new_keys
+                 from inserted n"""
+        ).format(keys=sql.SQL(", ").join(key_cols), table=self.table, join=join)
+        new_rows, new_keys = self.conn.execute(merge, {"batch": self.batch_id}).fetchone()
+        return new_rows, new_keys
+
+    def _quarantine(self, rejected: Sequence[Rejected]) -> int:
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                """insert into ops.quarantine
+                       (system, stream, record_key, payload, payload_hash, reason, batch_id)
+                   values (%s, %s, %s, %s, %s, %s, %s)
+                   on conflict (system, stream, record_key, payload_hash) do update
+                      set last_seen = now(), occurrences = ops.quarantine.occurrences + 1,
+                          reason = excluded.reason, batch_id = excluded.batch_id,
+                          resolved_at = null""",
+                [
+                    (
+                        self.system,
+                        self.stream,
+                        r.record_key,
+                        r.payload_text.replace("\x00", ""),
+                        hashlib.sha256(r.payload_text.encode("utf-8", "replace")).hexdigest(),
+                        r.reason,
+                        self.batch_id,
+                    )
+                    for r in rejected
+                ],
+            )
+        return len(rejected)

@@ -1,0 +1,135 @@
+"""Splitting a page into loadable records and quarantined input.
+
+A record is loadable when it is a JSON object, carries every primary-key
+field, and passes its stream's JSON Schema (``ingest/schemas/<kind>/<stream>.json``
+or the file named in ``defs.yaml``): types, required fields, non-negative
+quantities. Everything else is quarantined with a reason naming the field.
+When a large share of a batch fails the same way it is not bad records but a
+changed source (schema drift): :class:`SchemaDrift` fails the run instead.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import simplejson
+
+from dagster_project.connectors.base import Page, StreamConfig
+from dagster_project.ingest.landing import Record, Rejected, dumps
+
+SCHEMAS_DIR = Path(__file__).with_name("schemas")
+DRIFT_MIN_RECORDS = 10
+
+
+class SchemaDrift(RuntimeError):
+    """Most of a batch fails validation: the source changed, not a few records."""
+
+
+@lru_cache(maxsize=256)
+def _validator(path: Path) -> jsonschema.protocols.Validator:
+    schema = simplejson.loads(path.read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def schema_path(kind: str, stream: StreamConfig) -> Path | None:
+    if stream.json_schema:
+        path = SCHEMAS_DIR / stream.json_schema
+        if not path.exists():
+            raise FileNotFoundError(
+                f"stream {stream.name}: schema file {path} named in defs.yaml does not exist"
+            )
+        return path
+    default = SCHEMAS_DIR / kind / f"{stream.name}.json"
+    return default if default.exists() else None
+
+
+def _dig(record: dict, dotted: str) -> Any:
+    value: Any = record
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+class RecordValidator:
+    """Validates the records of one stream of one system kind."""
+
+    def __init__(self, system: str, kind: str, stream: StreamConfig) -> None:
+        self.system = system
+        self.stream = stream
+        path = schema_path(kind, stream)
+        self.validator = _validator(path) if path else None
+
+    def split(self, page: Page) -> tuple[list[Record], list[Rejected]]:
+        records: list[Record] = []
+        rejected = [Rejected(b.key_hint, b.text, b.reason) for b in page.bad]
+        for position, raw in enumerate(page.records):
+            reason, key = self._check(raw)
+            if reason is None:
+                records.append(Record(key, raw, page.source))
+            else:
+                hint = "/".join(key) if key else f"{page.source}#{position}"
+                rejected.append(
+                    Rejected(hint, dumps(raw), f"{self.system} {self.stream.name}: {reason}")
+                )
+        return records, rejected
+
+    def _check(self, raw: Any) -> tuple[str | None, tuple[str, ...]]:
+        if not isinstance(raw, dict):
+            return f"a record must be a JSON object, got {type(raw).__name__}", ()
+        key_values = [_dig(raw, k) for k in self.stream.primary_key]
+        missing = [
+            k
+            for k, v in zip(self.stream.primary_key, key_values, strict=True)
+            if v is None or v == ""
+        ]
+        key = tuple("" if v is None else str(v) for v in key_values)
+        if missing:
+            return f"primary key field(s) {', '.join(missing)} missing", key
+        if self.validator is not None:
+            error = jsonschema.exceptions.best_match(self.validator.iter_errors(raw))
+            if error is not None:
+                where = "/".join(str(p) for p in error.absolute_path) or "(record)"
+                return f"{where}: {error.message}", key
+        return None, key
+
+    def check_drift(self, page_size: int, rejected: Iterable[Rejected]) -> None:
+        rejected = list(rejected)
+        if page_size < DRIFT_MIN_RECORDS or not rejected:
+            return
+        share = len(rejected) / page_size
+        if share <= self.stream.drift_tolerance:
+            return
+        common = Counter(r.reason.split(": ", 1)[-1] for r in rejected).most_common(1)[0][0]
+        raise SchemaDrift(
+            f"{self.system} {self.stream.name}: {len(rejected)} of {page_size} records "
+            f"({share:.0%}) fail validation, most often '{common}'. The source's format has "
+            f"changed beyond the stream's drift tolerance ({self.stream.drift_tolerance:.0%}). "
+            "Fix: check the system's API version and the stream's JSON Schema in "
+            "dagster_project/ingest/schemas; nothing from this page was loaded."
+        )
+
+
+def cursor_max(current: Any, candidate: Any) -> Any:
+    """The later of two cursor values (ISO timestamps compared as instants)."""
+    if candidate is None:
+        return current
+    if current is None:
+        return candidate
+    try:
+        a = datetime.fromisoformat(str(current).replace("Z", "+00:00"))
+        b = datetime.fromisoformat(str(candidate).replace("Z", "+00:00"))
+        if (a.tzinfo is None) == (b.tzinfo is None):
+            return candidate if b > a else current
+    except ValueError:
+        pass
+    return candidate if candidate > current else current
