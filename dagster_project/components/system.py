@@ -50,6 +50,8 @@ KIND_LABELS = {
 }
 
 
+FOLDER_KINDS = ("x12_supplier", "file_drop_3pl")
+
 CADENCES = {
     "*/5 * * * *": "every_5_minutes",
     "*/15 * * * *": "every_15_minutes",
@@ -87,7 +89,10 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
 
     # ------------------------------------------------------------------ defs
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        assets = [self._asset(stream) for stream in self.streams]
+        if self.kind in FOLDER_KINDS:
+            assets = [self._folder_assets()]
+        else:
+            assets = [self._asset(stream) for stream in self.streams]
         return dg.Definitions(assets=assets, schedules=self._schedules(), sensors=self._sensors())
 
     @property
@@ -150,6 +155,62 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
             return dg.MaterializeResult(metadata=result.metadata())
 
         return _ingest
+
+    def _folder_assets(self) -> dg.AssetsDefinition:
+        """One step reads the drop folder once and lands every stream it declares."""
+        config = self.config
+        streams = list(self.streams)
+        specs = [
+            dg.AssetSpec(
+                key=self.asset_key(s),
+                group_name=self.system,
+                kinds={KIND_LABELS[self.kind], "postgres"},
+                description=(
+                    f"{s.name} from {self.system}'s drop folder ({self.kind}): "
+                    + (
+                        f"X12 {s.params['transaction_set']} documents"
+                        if s.params.get("transaction_set")
+                        else f"files {s.params.get('pattern')}"
+                    )
+                    + f", landed in raw.{self.system}__{s.name}, keyed by "
+                    f"{', '.join(s.primary_key)}. Files are archived when loaded, quarantined "
+                    "with the reason when unreadable."
+                ),
+                metadata={"system": self.system, "stream": s.name, "kind": self.kind},
+            )
+            for s in streams
+        ]
+
+        @dg.multi_asset(
+            name=f"{self.system}__files",
+            specs=specs,
+            pool=self.pool or self.system,
+            retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+        )
+        def _files(context: dg.AssetExecutionContext, hub: HubDatabase):
+            from dagster_project.ingest.files import sync_folder
+
+            try:
+                with hub.connect() as conn:
+                    result = sync_folder(conn, config, streams, context.log.info)
+            except (ConfigurationError, SchemaDrift) as exc:
+                raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            except OSError as exc:
+                raise dg.Failure(description=f"{config.system}: {exc}") from exc
+            for s in streams:
+                yield dg.MaterializeResult(
+                    asset_key=self.asset_key(s),
+                    metadata={
+                        **result.counts[s.name].as_dict(),
+                        "files_loaded": result.files_loaded,
+                        "files_quarantined": result.files_quarantined,
+                        "files_already_loaded": result.files_already_loaded,
+                        "acknowledgments_sent": result.acknowledgments,
+                        "batch_id": result.batch_ids[s.name],
+                    },
+                )
+
+        return _files
 
     def _job(self, name: str, streams: list[StreamConfig]):
         return dg.define_asset_job(

@@ -13,6 +13,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
+class Reference(BaseModel):
+    """A field whose values must be known in another stream (e.g. a SKU in the item master)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="Path in the record; 'lines[].sku' walks a list.")
+    system: str = Field(description="The system whose raw stream lists the known values.")
+    stream: str
+    value: str = Field(description="Top-level payload field holding the known value, e.g. code.")
+
+
 class StreamConfig(BaseModel):
     """One stream of one system instance, as declared in ``defs.yaml``."""
 
@@ -44,6 +55,27 @@ class StreamConfig(BaseModel):
         default_factory=list,
         description="Webhook topics whose deliveries carry records of this stream "
         "(landed from ops.webhook_inbox; a sensor launches the sync).",
+    )
+    volatile_fields: list[str] = Field(
+        default_factory=list,
+        description="Top-level fields left out of the change hash (e.g. an as_of stamp that "
+        "changes on every read): a record differing only there is unchanged.",
+    )
+    snapshot: bool = Field(
+        False,
+        description="Each sync reads the whole current state: a key missing from a complete "
+        "sync gets a tombstone version (payload {'_deleted': true}).",
+    )
+    paginator: str = Field(
+        "auto",
+        description="How pages link: 'link_header' (Shopify), 'next_cursor' (data + "
+        "next_cursor), 'feed' (events + next_cursor + has_more; the cursor is the feed "
+        "position), or 'auto' by kind.",
+    )
+    references: list[Reference] = Field(
+        default_factory=list,
+        description="Values that must exist in another stream; a record naming an unknown one "
+        "is quarantined (checked only once that stream has been loaded).",
     )
     drop_folder: bool = Field(False, description="Files from the system's folder (a sensor).")
     json_schema: str | None = Field(

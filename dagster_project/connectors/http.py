@@ -229,6 +229,9 @@ class HttpClient:
         self.fixes = dict(fixes or {})
         self.on_response = on_response
         self._sleep = sleep
+        self._backoff = wait_exponential_jitter(
+            multiplier=self.retry.initial_wait, max=self.retry.max_wait, jitter=self.retry.jitter
+        )
         self._client = httpx.Client(
             base_url=base_url,
             headers=dict(headers or {}),
@@ -322,12 +325,7 @@ class HttpClient:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
             return exc.retry_after
-        backoff = wait_exponential_jitter(
-            initial=self.retry.initial_wait,
-            max=self.retry.max_wait,
-            jitter=self.retry.jitter,
-        )
-        return backoff(state)
+        return self._backoff(state)
 
     def _log_retry(self, state: RetryCallState, method: str, shown: str) -> None:
         exc = state.outcome.exception() if state.outcome else None

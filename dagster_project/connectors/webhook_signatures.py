@@ -60,7 +60,7 @@ def verify_wms(headers: Mapping[str, str], body: bytes, secret: str) -> Delivery
     return Delivery(
         event_id=_header(headers, "X-Wms-Event-Id"),
         topic=_header(headers, "X-Wms-Event-Type"),
-        triggered_at=headers.get("x-wms-event-time"),
+        triggered_at=headers.get("x-wms-timestamp"),
     )
 
 

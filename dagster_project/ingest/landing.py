@@ -11,9 +11,11 @@ Each system instance and stream has one table ``raw.<system>__<stream>``::
     _seq          bigint    arrival order (the latest version of a key has the highest)
 
 A key may have several versions (one row per distinct payload): raw is the
-record of what each system said. Loading the same version again is a no-op
-(``ON CONFLICT (keys, _payload_hash) DO NOTHING``), so every load is safe to
-repeat. Rows go in by COPY into a temporary table and one merge statement.
+record of what each system said. Loading the latest version again is a no-op
+(``ON CONFLICT (keys, _payload_hash)``), so every load is safe to repeat; a
+payload that returns to an earlier version (5 → 3 → 5) revives that row as the
+latest (a new ``_seq``), so "the latest version of a key" is always right.
+Rows go in by COPY into a temporary table and one merge statement.
 
 :meth:`Landing.commit_page` writes a page's rows, its quarantined input and the
 stream's new cursor in ONE transaction: a crash leaves either all of it or none.
@@ -107,6 +109,8 @@ class Landing:
     stream: str
     key_fields: tuple[str, ...]
     batch_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    volatile_fields: tuple[str, ...] = ()
+    snapshot: bool = False
 
     @property
     def table(self) -> sql.Identifier:
@@ -233,16 +237,23 @@ class Landing:
                 for ord_, rec in enumerate(records):
                     copy.write_row((*rec.key, ord_, dumps(rec.payload), rec.source))
         join = sql.SQL(" and ").join(sql.SQL("r.{k} = n.{k}").format(k=c) for c in key_cols)
+        revive = sql.SQL(" and ").join(
+            sql.SQL("r.{k} = excluded.{k}").format(k=c) for c in key_cols
+        )
         merge = sql.SQL(
             """with incoming as (
                    select distinct on ({keys}, h) {keys}, payload, h, source, ord
-                     from (select *, md5(payload::text) as h from _landing) l
+                     from (select *, md5((payload - %(volatile)s::text[])::text) as h
+                             from _landing) l
                     order by {keys}, h, ord
                ),
                inserted as (
                    insert into {table} ({keys}, payload, _payload_hash, _batch_id, _source)
                    select {keys}, payload, h, %(batch)s, source from incoming order by ord
-                   on conflict ({keys}, _payload_hash) do nothing
+                   on conflict ({keys}, _payload_hash) do update
+                      set _seq = default, _loaded_at = now(),
+                          _batch_id = excluded._batch_id, _source = excluded._source
+                    where {table}._seq < (select max(r._seq) from {table} r where {revive})
                    returning {keys}, _seq
                )
                -- {table} is read as of the statement's start: "exists" means known before
@@ -252,9 +263,57 @@ class Landing:
                               select 1 from {table} r where {join})
                       ) as new_keys
                  from inserted n"""
-        ).format(keys=sql.SQL(", ").join(key_cols), table=self.table, join=join)
-        new_rows, new_keys = self.conn.execute(merge, {"batch": self.batch_id}).fetchone()
+        ).format(keys=sql.SQL(", ").join(key_cols), table=self.table, join=join, revive=revive)
+        params = {"batch": self.batch_id, "volatile": list(self.volatile_fields)}
+        new_rows, new_keys = self.conn.execute(merge, params).fetchone()
+        if self.snapshot:
+            self.conn.execute(
+                sql.SQL(
+                    "insert into _snapshot_keys select distinct {keys} from _landing "
+                    "on conflict do nothing"
+                ).format(keys=sql.SQL(", ").join(key_cols))
+            )
         return new_rows, new_keys
+
+    # ------------------------------------------------------------ snapshots
+    def begin_snapshot(self) -> None:
+        """Start collecting the keys this sync sees (session-scoped temp table)."""
+        key_cols = [sql.Identifier(k) for k in self.key_fields]
+        self.conn.execute("drop table if exists _snapshot_keys")
+        self.conn.execute(
+            sql.SQL("create temp table _snapshot_keys ({cols}, primary key ({keys}))").format(
+                cols=sql.SQL(", ").join(sql.SQL("{} text").format(c) for c in key_cols),
+                keys=sql.SQL(", ").join(key_cols),
+            )
+        )
+        self.conn.commit()
+
+    def close_snapshot(self, source: str) -> int:
+        """After a COMPLETE sync: tombstone every live key this sync did not see."""
+        key_cols = [sql.Identifier(k) for k in self.key_fields]
+        keys = sql.SQL(", ").join(key_cols)
+        join = sql.SQL(" and ").join(sql.SQL("s.{k} = l.{k}").format(k=c) for c in key_cols)
+        statement = sql.SQL(
+            """with latest as (
+                   select distinct on ({keys}) {keys}, payload
+                     from {table} order by {keys}, _seq desc
+               )
+               insert into {table} ({keys}, payload, _payload_hash, _batch_id, _source)
+               select {keys}, '{{"_deleted": true}}'::jsonb, md5('{{"_deleted": true}}'),
+                      %(batch)s, %(source)s
+                 from latest l
+                where not (l.payload ? '_deleted')
+                  and not exists (select 1 from _snapshot_keys s where {join})
+               on conflict ({keys}, _payload_hash) do update
+                  set _seq = default, _loaded_at = now(), _batch_id = excluded._batch_id,
+                      _source = excluded._source"""
+        ).format(keys=keys, table=self.table, join=join)
+        with self.conn.transaction():
+            cur = self.conn.execute(statement, {"batch": self.batch_id, "source": source})
+            gone = cur.rowcount
+        self.conn.execute("drop table if exists _snapshot_keys")
+        self.conn.commit()
+        return gone
 
     def _quarantine(self, rejected: Sequence[Rejected]) -> int:
         with self.conn.cursor() as cur:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagster_project.connectors.base import StreamConfig
+from dagster_project.connectors.base import Page, StreamConfig
 from dagster_project.connectors.http import RequestBudget
 from dagster_project.ingest.sync import Reader
 
@@ -73,6 +73,53 @@ def open_reader(config: SystemConfig, stream: StreamConfig) -> Iterator[Reader |
         finally:
             connector.close()
         return
+    if kind == "wms_rest":
+        from dagster_project.connectors.rest import RestJsonConnector
+
+        connector = RestJsonConnector(
+            config.system,
+            config.env(config.url_env, "API URL"),
+            config.credential("token"),
+            budget=RequestBudget(max_requests=config.request_budget),
+            token_env=config.credentials.get("token", "its token variable"),
+        )
+        try:
+            yield connector.pages
+        finally:
+            connector.close()
+        return
+    if kind == "tryton":
+        yield from _tryton(config)
+        return
     raise ConfigurationError(
         f"{config.system}: connector kind {kind!r} has no reader yet for stream {stream.name}"
     )
+
+
+def _tryton(config: SystemConfig) -> Iterator[Reader]:
+    from datetime import datetime
+
+    from dagster_project.connectors.tryton import TrytonClient, TrytonCredentials
+
+    credentials = TrytonCredentials(
+        url=config.env(config.url_env, "JSON-RPC URL (http://HOST:PORT/DATABASE/)").rstrip("/")
+        + "/",
+        user=config.credential("user"),
+        password=config.credential("password"),
+    )
+    client = TrytonClient(credentials, budget=RequestBudget(max_requests=config.request_budget))
+
+    def pages(stream: StreamConfig, cursor_value: Any) -> Iterator[Page]:
+        since = datetime.fromisoformat(cursor_value) if cursor_value else None
+        for page in client.read_stream(stream.name, since, page_size=stream.page_size):
+            cursor = page.cursor.isoformat() if page.cursor is not None else None
+            yield Page(
+                records=page.records,
+                source=f"tryton:{stream.name}",
+                cursor={"field": "write_date", "value": cursor} if cursor else None,
+            )
+
+    try:
+        yield pages
+    finally:
+        client.close()

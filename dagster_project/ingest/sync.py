@@ -13,7 +13,7 @@ import simplejson
 
 from dagster_project.connectors.base import Page, StreamConfig
 from dagster_project.ingest.landing import Landing, LoadCounts, Record, Rejected
-from dagster_project.ingest.validation import RecordValidator, cursor_max
+from dagster_project.ingest.validation import RecordValidator, cursor_max, load_known_values
 
 Reader = Callable[[StreamConfig, Any], Iterator[Page]]
 log = logging.getLogger("distrohub.ingest")
@@ -71,17 +71,25 @@ def sync_stream(
     moving for this run, so nothing is skipped; its rows are re-read next time
     (and land as unchanged).
     """
-    landing = Landing(conn, system, stream.name, stream.key_columns)
+    landing = Landing(
+        conn,
+        system,
+        stream.name,
+        stream.key_columns,
+        volatile_fields=tuple(stream.volatile_fields),
+        snapshot=stream.snapshot and reader is not None,
+    )
     landing.ensure_table()
     stored = landing.read_cursor()
     cursor_value = stored.get("value") if isinstance(stored, dict) else None
     landing.start_batch(stored)
-    validator = RecordValidator(system, kind, stream)
+    validator = RecordValidator(system, kind, stream, load_known_values(conn, stream))
     counts = LoadCounts()
     pages = 0
     deliveries = 0
     all_complete = True
     newest = cursor_value
+    reported: Any = None  # the newest cursor a reader reported itself (e.g. Tryton's stamps)
 
     def cursor_doc(value: Any) -> dict:
         return {"field": stream.cursor_field, "value": value}
@@ -90,6 +98,8 @@ def sync_stream(
         if stream.webhook_topics:
             deliveries = _drain_inbox(conn, landing, validator, system, stream, counts)
         if reader is not None:
+            if landing.snapshot:
+                landing.begin_snapshot()
             for page in reader(stream, cursor_value):
                 pages += 1
                 records, rejected = validator.split(page)
@@ -98,17 +108,28 @@ def sync_stream(
                 if stream.cursor_field:
                     for rec in records:
                         newest = cursor_max(newest, rec.payload.get(stream.cursor_field))
-                page_cursor = page.cursor if page.cursor is not None else cursor_doc(newest)
+                if page.cursor is not None:
+                    reported = page.cursor
+                page_cursor = reported if reported is not None else cursor_doc(newest)
                 advance = stream.ordered_by_cursor and all_complete
                 counts.add(landing.commit_page(records, rejected, page_cursor, advance))
                 for callback in page.after_commit:
                     callback()
                 if pages % 20 == 0:
                     progress(f"{system} {stream.name}: {pages} pages, {counts.read} records")
-            final = cursor_doc(newest) if stream.cursor_field else None
-            if all_complete and final is not None and newest is not None:
+            final = (
+                reported
+                if reported is not None
+                else (cursor_doc(newest) if stream.cursor_field and newest is not None else None)
+            )
+            if all_complete and final is not None:
                 landing.commit_page([], [], final, advance_cursor=True)
-            elif not all_complete:
+                newest = final.get("value") if isinstance(final, dict) else newest
+            if landing.snapshot and all_complete:
+                gone = landing.close_snapshot(f"snapshot:{landing.batch_id}")
+                if gone:
+                    progress(f"{system} {stream.name}: {gone} keys no longer present (tombstoned)")
+            if not all_complete:
                 progress(
                     f"{system} {stream.name}: a page was unreadable (quarantined); "
                     "the cursor stays where it was so nothing is skipped"

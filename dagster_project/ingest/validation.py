@@ -11,7 +11,7 @@ changed source (schema drift): :class:`SchemaDrift` fails the run instead.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -63,11 +63,19 @@ def _dig(record: dict, dotted: str) -> Any:
 class RecordValidator:
     """Validates the records of one stream of one system kind."""
 
-    def __init__(self, system: str, kind: str, stream: StreamConfig) -> None:
+    def __init__(
+        self,
+        system: str,
+        kind: str,
+        stream: StreamConfig,
+        known: dict[str, set[str]] | None = None,
+    ) -> None:
         self.system = system
         self.stream = stream
         path = schema_path(kind, stream)
         self.validator = _validator(path) if path else None
+        # reference field path -> known values (absent: not checkable yet)
+        self.known = known or {}
 
     def split(self, page: Page) -> tuple[list[Record], list[Rejected]]:
         records: list[Record] = []
@@ -100,6 +108,17 @@ class RecordValidator:
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path) or "(record)"
                 return f"{where}: {error.message}", key
+        for ref in self.stream.references:
+            values = self.known.get(ref.field)
+            if values is None:
+                continue
+            for value in _walk(raw, ref.field):
+                if value is not None and str(value) not in values:
+                    return (
+                        f"{ref.field} {value!r} is unknown in {ref.system} {ref.stream} "
+                        f"(no {ref.value} {value!r}): create it there or correct the record",
+                        key,
+                    )
         return None, key
 
     def check_drift(self, page_size: int, rejected: Iterable[Rejected]) -> None:
@@ -117,6 +136,48 @@ class RecordValidator:
             "Fix: check the system's API version and the stream's JSON Schema in "
             "dagster_project/ingest/schemas; nothing from this page was loaded."
         )
+
+
+def _walk(record: Any, path: str) -> Iterator[Any]:
+    """Values at ``path``; ``a[].b`` walks every element of list ``a``."""
+    head, _, rest = path.partition(".")
+    if head.endswith("[]"):
+        items = record.get(head[:-2]) if isinstance(record, dict) else None
+        for item in items or []:
+            yield from (_walk(item, rest) if rest else [item])
+        return
+    value = record.get(head) if isinstance(record, dict) else None
+    if rest:
+        if value is not None:
+            yield from _walk(value, rest)
+    else:
+        yield value
+
+
+def load_known_values(conn: Any, stream: StreamConfig) -> dict[str, set[str]]:
+    """For each reference, the values currently known (latest live versions); skip if unloaded."""
+    from psycopg import sql
+
+    from dagster_project.ingest.landing import raw_table_name
+
+    known: dict[str, set[str]] = {}
+    for ref in stream.references:
+        table = sql.Identifier("raw", raw_table_name(ref.system, ref.stream))
+        exists = conn.execute(
+            "select to_regclass(%s)", (f"raw.{raw_table_name(ref.system, ref.stream)}",)
+        ).fetchone()[0]
+        if exists is None:
+            continue
+        rows = conn.execute(
+            sql.SQL(
+                "select distinct payload->>{value} from {table} "
+                "where not (payload ? '_deleted') and payload->>{value} is not null"
+            ).format(value=sql.Literal(ref.value), table=table)
+        ).fetchall()
+        conn.commit()
+        if rows:
+            known[ref.field] = {r[0] for r in rows}
+    return known
 
 
 def cursor_max(current: Any, candidate: Any) -> Any:

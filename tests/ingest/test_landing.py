@@ -90,3 +90,56 @@ def test_composite_keys(hub: str) -> None:
         ]
         assert land.commit_page(recs).inserted == 2
         assert land.commit_page(recs).unchanged == 2
+
+
+def test_a_value_that_returns_to_an_earlier_version_is_the_latest(hub: str) -> None:
+    with psycopg.connect(hub) as conn:
+        land = Landing(conn, "wms", "stock", ("sku",))
+        land.ensure_table()
+        for qty in (5, 3, 5):
+            land.commit_page([Record(("A",), {"sku": "A", "quantity": qty}, "/v1/stock")])
+        latest = conn.execute(
+            "select payload->>'quantity' from raw.wms__stock order by _seq desc limit 1"
+        ).fetchone()[0]
+        assert latest == "5"
+        # and the same latest version again is a no-op
+        again = land.commit_page([Record(("A",), {"sku": "A", "quantity": 5}, "/v1/stock")])
+        assert (again.updated, again.unchanged) == (0, 1)
+
+
+def test_volatile_fields_do_not_make_a_new_version(hub: str) -> None:
+    with psycopg.connect(hub) as conn:
+        land = Landing(conn, "wms", "bins", ("sku",), volatile_fields=("as_of",))
+        land.ensure_table()
+        land.commit_page([Record(("A",), {"sku": "A", "qty": 1, "as_of": "t1"}, "s")])
+        same = land.commit_page([Record(("A",), {"sku": "A", "qty": 1, "as_of": "t2"}, "s")])
+        assert same.unchanged == 1
+        changed = land.commit_page([Record(("A",), {"sku": "A", "qty": 2, "as_of": "t3"}, "s")])
+        assert changed.updated == 1
+
+
+def test_a_complete_snapshot_tombstones_missing_keys(hub: str) -> None:
+    with psycopg.connect(hub) as conn:
+        land = Landing(conn, "wms", "levels", ("sku",), snapshot=True)
+        land.ensure_table()
+        land.begin_snapshot()
+        land.commit_page([Record((s,), {"sku": s, "qty": 1}, "s") for s in ("A", "B")])
+        assert land.close_snapshot("snapshot") == 0
+        land.begin_snapshot()
+        land.commit_page([Record(("A",), {"sku": "A", "qty": 1}, "s")])
+        assert land.close_snapshot("snapshot") == 1
+        rows = conn.execute(
+            """select distinct on (sku) sku, payload from raw.wms__levels
+                order by sku, _seq desc"""
+        ).fetchall()
+        assert rows == [("A", {"sku": "A", "qty": 1}), ("B", {"_deleted": True})]
+        land.begin_snapshot()  # B comes back
+        land.commit_page([Record((s,), {"sku": s, "qty": 1}, "s") for s in ("A", "B")])
+        land.close_snapshot("snapshot")
+        land.begin_snapshot()  # and goes again: the old tombstone is revived
+        land.commit_page([Record(("A",), {"sku": "A", "qty": 1}, "s")])
+        assert land.close_snapshot("snapshot") == 1
+        latest_b = conn.execute(
+            "select payload from raw.wms__levels where sku = 'B' order by _seq desc limit 1"
+        ).fetchone()[0]
+        assert latest_b == {"_deleted": True}

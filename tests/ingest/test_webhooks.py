@@ -41,13 +41,19 @@ def hub(scratch_db: str) -> str:
 @pytest.fixture
 def server(hub: str, monkeypatch) -> Iterator[str]:
     monkeypatch.setenv("TEST_SHOP_WEBHOOK_SECRET", SECRET)
-    systems = {"test_shop": SystemConfig(system="test_shop", kind="shopify",
-                                         credentials={"webhook_secret": "TEST_SHOP_WEBHOOK_SECRET"})}
+    systems = {
+        "test_shop": SystemConfig(
+            system="test_shop",
+            kind="shopify",
+            credentials={"webhook_secret": "TEST_SHOP_WEBHOOK_SECRET"},
+        )
+    }
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(hub, systems), host="127.0.0.1", port=port,
-                            log_level="warning")
+    config = uvicorn.Config(
+        create_app(hub, systems), host="127.0.0.1", port=port, log_level="warning"
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -60,11 +66,15 @@ def server(hub: str, monkeypatch) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def post(url: str, body: bytes, event_id: str, signature: str | None,
-         topic: str = "orders/create") -> httpx.Response:
-    headers = {"X-Shopify-Topic": topic, "X-Shopify-Event-Id": event_id,
-               "X-Shopify-Triggered-At": "2026-11-02T10:00:00Z",
-               "Content-Type": "application/json"}
+def post(
+    url: str, body: bytes, event_id: str, signature: str | None, topic: str = "orders/create"
+) -> httpx.Response:
+    headers = {
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Event-Id": event_id,
+        "X-Shopify-Triggered-At": "2026-11-02T10:00:00Z",
+        "Content-Type": "application/json",
+    }
     if signature is not None:
         headers["X-Shopify-Hmac-Sha256"] = signature
     return httpx.post(f"{url}/webhooks/test_shop", content=body, headers=headers, timeout=10)
@@ -75,9 +85,11 @@ def inbox(hub: str) -> list[tuple]:
         return conn.execute("select source, topic, event_id from ops.webhook_inbox").fetchall()
 
 
-ORDER = (b'{"id": 820982911946154508, "updated_at": "2026-11-02T10:00:00Z", '
-         b'"created_at": "2026-11-02T10:00:00Z", "currency": "USD", "total_price": "10.00", '
-         b'"line_items": [{"id": 1, "quantity": 2, "price": "5.00", "sku": "SKU-1"}]}')
+ORDER = (
+    b'{"id": 820982911946154508, "updated_at": "2026-11-02T10:00:00Z", '
+    b'"created_at": "2026-11-02T10:00:00Z", "currency": "USD", "total_price": "10.00", '
+    b'"line_items": [{"id": 1, "quantity": 2, "price": "5.00", "sku": "SKU-1"}]}'
+)
 
 
 def test_a_signed_delivery_is_stored_once(server: str, hub: str) -> None:
@@ -109,8 +121,12 @@ def test_sensor_launches_a_run_and_the_sync_drains_the_inbox(server: str, hub: s
     post(server, ORDER, "evt-1", shopify_signature(ORDER))
     broken = b'{"id": 5, "updated_at": '
     post(server, broken, "evt-2", shopify_signature(broken), topic="orders/updated")
-    stream = StreamConfig(name="orders", primary_key=["id"], cursor_field="updated_at",
-                          webhook_topics=["orders/create", "orders/updated"])
+    stream = StreamConfig(
+        name="orders",
+        primary_key=["id"],
+        cursor_field="updated_at",
+        webhook_topics=["orders/create", "orders/updated"],
+    )
     component = SystemComponent(system="test_shop", kind="shopify", streams=[stream])
     sensor = next(iter(component.build_defs(None).sensors))
     resources = {"hub": HubDatabase(url=hub)}
@@ -132,5 +148,6 @@ def test_sensor_launches_a_run_and_the_sync_drains_the_inbox(server: str, hub: s
         reason = conn.execute("select reason from ops.quarantine").fetchone()[0]
         assert "evt-2" in reason and "not JSON" in reason
         pending = conn.execute(
-            "select count(*) from ops.webhook_inbox where processed_at is null").fetchone()[0]
+            "select count(*) from ops.webhook_inbox where processed_at is null"
+        ).fetchone()[0]
         assert pending == 0

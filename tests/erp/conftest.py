@@ -1,0 +1,101 @@
+"""One real trytond for the ERP tests: template built once per session, a clone, seeded.
+
+The session's PostgreSQL cluster (``pg_cluster``) gets the ``tryton_template``
+database (about 45 s, once per session; reused if it is already there), one
+clone of it (``erp_test``), a trytond on 127.0.0.1 and a free port, and the
+50-SKU sandbox world of :data:`SEED`, seeded through the seeder's own command
+line (``python -m sandbox.erp_seed``) as the product runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dagster_project.connectors.tryton import (
+    ENV_PASSWORD,
+    ENV_URL,
+    ENV_USER,
+    TrytonClient,
+    TrytonCredentials,
+)
+from dagster_project.erp.server import ENV_DATABASE, ENV_ROLE_PASSWORD, ErpInfo, ErpServer
+from dagster_project.hub.cluster import ClusterInfo
+from dagster_project.hub.settings import read_env_file
+from sandbox.world import World, generate_world
+
+SEED = 11
+SKUS = 50
+DATABASE = "erp_test"
+ERP_VARS = (ENV_URL, ENV_USER, ENV_PASSWORD, ENV_ROLE_PASSWORD, ENV_DATABASE)
+
+
+@dataclass(frozen=True)
+class RunningErp:
+    server: ErpServer
+    info: ErpInfo
+    credentials: TrytonCredentials
+    up_seconds: dict[str, float]
+
+
+@pytest.fixture(scope="session")
+def erp(pg_cluster: ClusterInfo, state_dir: Path) -> Iterator[RunningErp]:
+    """trytond on a fresh clone of the session's template; stopped at the end."""
+    saved = {k: os.environ.pop(k, None) for k in ERP_VARS}
+    server = ErpServer(pg_cluster.admin_url, database=DATABASE, state=state_dir / "erp")
+    try:
+        info = server.up()
+        values = read_env_file(server.env_path)
+        creds = TrytonCredentials(info.url, info.user, values[ENV_PASSWORD])
+        yield RunningErp(server, info, creds, dict(server.timings))
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is not None:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def world() -> World:
+    return generate_world(seed=SEED, skus=SKUS)
+
+
+@pytest.fixture(scope="session")
+def seed_report(erp: RunningErp, world: World) -> dict[str, Any]:
+    """Seed the ERP through ``python -m sandbox.erp_seed``; its JSON report."""
+    env = dict(os.environ)
+    env.update(
+        {ENV_URL: erp.info.url, ENV_USER: erp.info.user, ENV_PASSWORD: erp.credentials.password}
+    )
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox.erp_seed",
+            "--seed",
+            str(SEED),
+            "--skus",
+            str(SKUS),
+            "--quiet",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+@pytest.fixture
+def client(erp: RunningErp, seed_report: dict[str, Any]) -> Iterator[TrytonClient]:
+    with TrytonClient(erp.credentials) as c:
+        yield c
