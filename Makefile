@@ -1,20 +1,28 @@
 # distrohub: the two commands are `make demo` and `make test`.
 VENV ?= .venv
 BIN := $(VENV)/bin
+# the sandbox world of the demo (the ERP is seeded from the same one)
+SEED ?= 1
+SKUS ?= 50
+ORDERS_PER_DAY ?= 20
+DAYS ?= 3
 
-.PHONY: install demo test ui stop lint docs clean
+.PHONY: install demo test ui stop lint clean webhooks
 
 install:
 	@./scripts/setup.sh
 
 demo: install   ## start the hub, the sandbox systems and the ERP; run the pipeline once
-	@$(BIN)/distrohub demo
+	@$(BIN)/distrohub demo --seed $(SEED) --skus $(SKUS) --orders-per-day $(ORDERS_PER_DAY) --days $(DAYS)
 
 test: install   ## the whole test suite on a throwaway PostgreSQL cluster
 	@$(BIN)/pytest
 
 ui: install     ## the Dagster UI on http://127.0.0.1:3000
 	@$(BIN)/distrohub ui
+
+webhooks: install  ## the webhook receiver on http://127.0.0.1:8787/webhooks/<path>
+	@$(BIN)/distrohub webhooks serve
 
 stop:           ## stop everything the demo started
 	@if [ -x $(BIN)/distrohub ]; then $(BIN)/distrohub stop; else echo "nothing installed, nothing to stop"; fi

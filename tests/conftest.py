@@ -22,6 +22,9 @@ from dagster_project.hub import settings
 from dagster_project.hub.cluster import ClusterInfo, EmbeddedCluster
 from dagster_project.hub.migrate import apply_migrations
 
+# The ERP (one Tryton template per session, one trytond) for every suite that needs it.
+pytest_plugins = ["tests.erp_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def state_dir() -> Iterator[Path]:

@@ -64,21 +64,34 @@ def materialize_all() -> tuple[bool, list[tuple[str, dict]], list[str]]:
     return result.success, materialized, failures
 
 
+def _step(title: str, *args: str) -> None:
+    console.rule(f"[bold]{title}")
+    result = run_plugin(*args)
+    if result.returncode != 0:
+        err.print(f"[bold red]{title} failed[/] (`distrohub {' '.join(args)}`, exit "
+                  f"{result.returncode}); see its output above. `make stop` stops what started.")
+        sys.exit(result.returncode)
+
+
 @click.command()
-def demo() -> None:
+@click.option("--seed", default=1, show_default=True, help="The sandbox world's seed.")
+@click.option("--skus", default=50, show_default=True, help="Items in the sandbox world.")
+@click.option("--orders-per-day", default=20, show_default=True)
+@click.option("--days", default=3, show_default=True)
+def demo(seed: int, skus: int, orders_per_day: int, days: int) -> None:
     """Start everything on this machine and run the whole pipeline once."""
     started = time.monotonic()
     console.rule("distrohub demo")
     _start_hub_or_exit()
+    world = ["--seed", str(seed), "--skus", str(skus), "--orders-per-day", str(orders_per_day),
+             "--days", str(days)]
+    _step("sandbox systems (storefronts, WMS, 3PL, carrier, suppliers)", "sandbox", "up", *world)
+    _step("the ERP (Tryton), seeded from the same world", "erp", "up", *world)
+    settings.load_generated_environment()
+    console.rule("[bold]the pipeline")
     with console.status("materializing every asset once…"):
         ok, materialized, failures = materialize_all()
-    table = Table(title="materialized")
-    table.add_column("asset")
-    table.add_column("what it reports")
-    for key, meta in materialized:
-        shown = ", ".join(f"{k}={v}" for k, v in list(meta.items())[:6])
-        table.add_row(key, shown)
-    console.print(table)
+    console.print(summary_table(materialized))
     for failure in failures:
         err.print(f"[red]failed[/] {failure}")
     console.print(
@@ -87,6 +100,34 @@ def demo() -> None:
         f"(http://{UI_HOST}:{_ui_port()}); stop everything with [bold]make stop[/]."
     )
     sys.exit(0 if ok else 1)
+
+
+COUNTS = ("read", "inserted", "updated", "unchanged", "quarantined")
+
+
+def summary_table(materialized: list[tuple[str, dict]]) -> Table:
+    """One row per system: streams landed and what became of their records."""
+    per_system: dict[str, dict[str, int]] = {}
+    others: list[str] = []
+    for key, meta in materialized:
+        if not key.startswith("raw/"):
+            others.append(key)
+            continue
+        system = key.removeprefix("raw/").split("__", 1)[0]
+        row = per_system.setdefault(system, dict.fromkeys(("streams", *COUNTS), 0))
+        row["streams"] += 1
+        for name in COUNTS:
+            row[name] += int(meta.get(name) or 0)
+    table = Table(title="what the pipeline loaded")
+    table.add_column("system")
+    for name in ("streams", *COUNTS):
+        table.add_column(name, justify="right")
+    for system, row in sorted(per_system.items()):
+        style = "yellow" if row["quarantined"] else None
+        table.add_row(system, *(str(row[c]) for c in ("streams", *COUNTS)), style=style)
+    if others:
+        table.caption = "also materialized: " + ", ".join(sorted(others))
+    return table
 
 
 @click.command()
@@ -106,7 +147,10 @@ def ui(port: int | None) -> None:
 
 @click.command()
 def stop() -> None:
-    """Stop everything the demo started."""
+    """Stop everything the demo started (the ERP, the sandbox systems, the hub)."""
+    for part in (("erp", "down"), ("sandbox", "down")):
+        if run_plugin(*part).returncode != 0:
+            err.print(f"[yellow]`distrohub {' '.join(part)}` did not finish cleanly[/]")
     try:
         console.print(f"hub: {stop_hub()}")
     except ClusterError as exc:

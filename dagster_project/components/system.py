@@ -34,7 +34,7 @@ import dagster as dg
 from pydantic import Field
 
 from dagster_project.connectors.base import Kind, StreamConfig
-from dagster_project.connectors.http import AuthenticationFailed, HttpError
+from dagster_project.connectors.http import AuthenticationFailed, HttpError, HttpStatusError
 from dagster_project.hub.resource import HubDatabase
 from dagster_project.ingest.readers import ConfigurationError, SystemConfig, open_reader
 from dagster_project.ingest.sync import sync_stream
@@ -82,6 +82,11 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
         "(token, user, password, webhook_secret). Values are never written here.",
     )
     settings: dict[str, Any] = Field(default_factory=dict, description="Kind-specific options.")
+    webhook_path: str | None = Field(
+        None,
+        description="Where this system's webhooks arrive: POST /webhooks/<webhook_path> on "
+        "`distrohub webhooks serve` (default: the system name). Register that URL with the system.",
+    )
     pool: str | None = Field(None, description="Dagster pool capping calls to this system.")
     request_budget: int = Field(20_000, description="Requests one sync may make.")
     automation: str = Field("running", description="Schedules and sensors: running or stopped.")
@@ -105,6 +110,7 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
             credentials=self.credentials,
             settings=self.settings,
             request_budget=self.request_budget,
+            webhook_path=self.webhook_path,
         )
 
     def asset_key(self, stream: StreamConfig) -> dg.AssetKey:
@@ -150,6 +156,13 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
                     )
             except (AuthenticationFailed, SchemaDrift, ConfigurationError) as exc:
                 raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            except HttpStatusError as exc:
+                # a refusal (4xx other than 429) will not change by itself: no retry
+                permanent = 400 <= exc.status < 500 and exc.status != 429
+                raise dg.Failure(
+                    description=f"{config.system} {stream.name}: {exc}",
+                    allow_retries=not permanent,
+                ) from exc
             except (HttpError, OSError) as exc:
                 raise dg.Failure(description=f"{config.system} {stream.name}: {exc}") from exc
             return dg.MaterializeResult(metadata=result.metadata())

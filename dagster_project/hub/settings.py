@@ -77,14 +77,20 @@ def write_env_file(path: Path, values: dict[str, str], header: str) -> None:
     os.replace(tmp, path)
 
 
+# Generated for the local demo, each by the command that starts the part: the hub's
+# credentials, the embedded ERP's, and the sandbox systems' URLs and tokens.
+GENERATED_ENV_FILES = ("credentials.env", "erp/erp.env", "sandbox/systems.env")
+
+
 def load_generated_environment() -> None:
-    """Put the embedded cluster's generated credentials into ``os.environ``.
+    """Put the local deployment's generated settings into ``os.environ``.
 
     Variables already set win: an operator's environment always overrides the
-    generated defaults.
+    generated defaults, which is how each system is pointed at a real instance.
     """
-    for key, value in read_env_file(credentials_file()).items():
-        os.environ.setdefault(key, value)
+    for name in GENERATED_ENV_FILES:
+        for key, value in read_env_file(state_dir() / name).items():
+            os.environ.setdefault(key, value)
 
 
 def is_external() -> bool:

@@ -31,6 +31,12 @@ class SystemConfig:
     credentials: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     request_budget: int = 20_000
+    webhook_path: str | None = None
+
+    @property
+    def inbound_path(self) -> str:
+        """The path under /webhooks/ where this system's deliveries arrive."""
+        return (self.webhook_path or self.system).strip("/")
 
     def env(self, name: str | None, what: str) -> str:
         if not name:

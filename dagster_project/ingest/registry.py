@@ -46,6 +46,7 @@ def declared_systems(
             credentials=dict(attrs.get("credentials") or {}),
             settings=dict(attrs.get("settings") or {}),
             request_budget=int(attrs.get("request_budget", 20_000)),
+            webhook_path=attrs.get("webhook_path"),
         )
         streams = [StreamConfig(**s) for s in attrs.get("streams") or []]
         systems[name] = (config, streams)

@@ -1,7 +1,8 @@
 """The webhook receiver (ASGI): verify, store once, answer fast.
 
-``POST /webhooks/<system>``: the system is looked up among the declared
-systems (defs.yaml); its kind says how deliveries are signed, and its
+``POST /webhooks/<path>``: the system is looked up among the declared systems
+(defs.yaml) by its ``webhook_path`` (default: its name); its kind says how
+deliveries are signed, and its
 ``credentials.webhook_secret`` names the variable holding the secret. A
 missing or wrong signature gets 401 and nothing is stored. A verified delivery
 is inserted into ``ops.webhook_inbox`` once per (system, event id) and answered
@@ -42,15 +43,16 @@ def create_app(
     database_url: str | None = None, systems: dict[str, SystemConfig] | None = None
 ) -> Starlette:
     url = database_url or hub_urls().hub
-    known = (
-        systems
+    configs = (
+        list(systems.values())
         if systems is not None
-        else {
-            name: cfg
-            for name, (cfg, _streams) in declared_systems().items()
+        else [
+            cfg
+            for cfg, _streams in declared_systems().values()
             if cfg.kind in VERIFIERS and cfg.credentials.get("webhook_secret")
-        }
+        ]
     )
+    known = {cfg.inbound_path: cfg for cfg in configs}
     pool = AsyncConnectionPool(url, min_size=1, max_size=8, open=False)
 
     @asynccontextmanager
@@ -62,10 +64,13 @@ def create_app(
             await pool.close()
 
     async def receive(request: Request) -> JSONResponse:
-        system = request.path_params["system"]
-        config = known.get(system)
+        path = request.path_params["path"].strip("/")
+        config = known.get(path)
         if config is None:
-            return JSONResponse({"error": f"unknown system {system}"}, status_code=404)
+            return JSONResponse(
+                {"error": f"no system receives webhooks at {path}"}, status_code=404
+            )
+        system = config.system
         body = await request.body()
         if len(body) > MAX_BODY:
             return JSONResponse({"error": "body too large"}, status_code=413)
@@ -100,11 +105,13 @@ def create_app(
         return JSONResponse({"status": "stored" if stored else "duplicate"})
 
     async def health(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "systems": sorted(known)})
+        return JSONResponse(
+            {"status": "ok", "paths": {p: c.system for p, c in sorted(known.items())}}
+        )
 
     return Starlette(
         routes=[
-            Route("/webhooks/{system}", receive, methods=["POST"]),
+            Route("/webhooks/{path:path}", receive, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
         ],
         lifespan=lifespan,

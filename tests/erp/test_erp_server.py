@@ -7,7 +7,7 @@ import time
 import httpx
 
 from dagster_project.erp.server import TEMPLATE_DB, template_stamp
-from tests.erp.conftest import RunningErp
+from tests.erp_fixtures import RunningErp
 
 
 def test_up_built_the_template_cloned_it_and_serves_json_rpc(erp: RunningErp) -> None:

@@ -15,7 +15,7 @@ from dagster_project.connectors.tryton import (
     TrytonClient,
     TrytonUserError,
 )
-from tests.erp.conftest import RunningErp
+from tests.erp_fixtures import RunningErp
 from tests.erp.test_tryton_connector import SALES_SKUS
 
 

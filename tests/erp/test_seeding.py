@@ -13,7 +13,7 @@ from sandbox.erp_seed import (
     seed_erp,
 )
 from sandbox.world import World
-from tests.erp.conftest import RunningErp
+from tests.erp_fixtures import RunningErp
 
 
 def test_the_world_is_in_the_erp(

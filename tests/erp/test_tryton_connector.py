@@ -18,7 +18,7 @@ from dagster_project.connectors.tryton import (
     encode,
 )
 from sandbox.world import World
-from tests.erp.conftest import RunningErp
+from tests.erp_fixtures import RunningErp
 
 # the sales-order tests sell these; the stock test leaves their forecast alone
 SALES_SKUS = ("SKU-00001", "SKU-00002", "SKU-00005")

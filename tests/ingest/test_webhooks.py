@@ -16,8 +16,8 @@ import psycopg
 import pytest
 import uvicorn
 
-from dagster_project.connectors.base import StreamConfig
 from dagster_project.components.system import SystemComponent
+from dagster_project.connectors.base import StreamConfig
 from dagster_project.hub.migrate import apply_migrations
 from dagster_project.hub.resource import HubDatabase
 from dagster_project.ingest.readers import SystemConfig
