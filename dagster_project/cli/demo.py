@@ -68,8 +68,10 @@ def _step(title: str, *args: str) -> None:
     console.rule(f"[bold]{title}")
     result = run_plugin(*args)
     if result.returncode != 0:
-        err.print(f"[bold red]{title} failed[/] (`distrohub {' '.join(args)}`, exit "
-                  f"{result.returncode}); see its output above. `make stop` stops what started.")
+        err.print(
+            f"[bold red]{title} failed[/] (`distrohub {' '.join(args)}`, exit "
+            f"{result.returncode}); see its output above. `make stop` stops what started."
+        )
         sys.exit(result.returncode)
 
 
@@ -83,8 +85,16 @@ def demo(seed: int, skus: int, orders_per_day: int, days: int) -> None:
     started = time.monotonic()
     console.rule("distrohub demo")
     _start_hub_or_exit()
-    world = ["--seed", str(seed), "--skus", str(skus), "--orders-per-day", str(orders_per_day),
-             "--days", str(days)]
+    world = [
+        "--seed",
+        str(seed),
+        "--skus",
+        str(skus),
+        "--orders-per-day",
+        str(orders_per_day),
+        "--days",
+        str(days),
+    ]
     _step("sandbox systems (storefronts, WMS, 3PL, carrier, suppliers)", "sandbox", "up", *world)
     _step("the ERP (Tryton), seeded from the same world", "erp", "up", *world)
     settings.load_generated_environment()

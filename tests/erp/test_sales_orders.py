@@ -15,8 +15,8 @@ from dagster_project.connectors.tryton import (
     TrytonClient,
     TrytonUserError,
 )
-from tests.erp_fixtures import RunningErp
 from tests.erp.test_tryton_connector import SALES_SKUS
+from tests.erp_fixtures import RunningErp
 
 
 @pytest.fixture
