@@ -35,7 +35,7 @@ from typing import Any
 
 import psycopg
 
-from dagster_project.connectors.base import StreamConfig
+from dagster_project.connectors.base import Page, StreamConfig
 from dagster_project.connectors.x12 import (
     RECEIVED_SETS,
     X12Error,
@@ -324,9 +324,7 @@ class FolderSync:
         self.progress(full)
 
 
-def _page(records: list[dict], source: str):
-    from dagster_project.connectors.base import Page
-
+def _page(records: list[dict], source: str) -> Page:
     return Page(records=records, source=source)
 
 

@@ -74,10 +74,7 @@ def open_reader(config: SystemConfig, stream: StreamConfig) -> Iterator[Reader |
             budget=RequestBudget(max_requests=config.request_budget),
             token_env=config.credentials.get("token", "its token variable"),
         )
-        try:
-            yield connector.pages
-        finally:
-            connector.close()
+        yield from _serving(connector)
         return
     if kind == "wms_rest":
         from dagster_project.connectors.rest import RestJsonConnector
@@ -89,10 +86,7 @@ def open_reader(config: SystemConfig, stream: StreamConfig) -> Iterator[Reader |
             budget=RequestBudget(max_requests=config.request_budget),
             token_env=config.credentials.get("token", "its token variable"),
         )
-        try:
-            yield connector.pages
-        finally:
-            connector.close()
+        yield from _serving(connector)
         return
     if kind == "tryton":
         yield from _tryton(config)
@@ -100,6 +94,14 @@ def open_reader(config: SystemConfig, stream: StreamConfig) -> Iterator[Reader |
     raise ConfigurationError(
         f"{config.system}: connector kind {kind!r} has no reader yet for stream {stream.name}"
     )
+
+
+def _serving(connector: Any) -> Iterator[Reader]:
+    """Hand out a connector's ``pages`` and close it afterwards."""
+    try:
+        yield connector.pages
+    finally:
+        connector.close()
 
 
 def _tryton(config: SystemConfig) -> Iterator[Reader]:
