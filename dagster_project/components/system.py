@@ -219,6 +219,8 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
                         "files_quarantined": result.files_quarantined,
                         "files_already_loaded": result.files_already_loaded,
                         "acknowledgments_sent": result.acknowledgments,
+                        "cursor": result.last_file or "(no new file)",
+                        "lag_seconds": result.lag_seconds,
                         "batch_id": result.batch_ids[s.name],
                     },
                 )

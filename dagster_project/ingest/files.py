@@ -28,6 +28,7 @@ import fnmatch
 import hashlib
 import io
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,15 @@ class FolderResult:
     acknowledgments: int = 0
     counts: dict[str, LoadCounts] = field(default_factory=dict)
     batch_ids: dict[str, str] = field(default_factory=dict)
+    last_file: str | None = None  # the cursor of a folder: the last file taken
+    newest_file_written: float | None = None  # its mtime (epoch seconds)
+
+    @property
+    def lag_seconds(self) -> float | None:
+        """How far behind the newest file taken this run was (None: no file)."""
+        if self.newest_file_written is None:
+            return None
+        return max(0.0, time.time() - self.newest_file_written)
 
 
 def _pending_files(folder: Path) -> list[Path]:
@@ -138,6 +148,10 @@ class FolderSync:
         return self.result
 
     def _one(self, path: Path) -> None:
+        self.result.last_file = path.name
+        written = path.stat().st_mtime
+        if self.result.newest_file_written is None or written > self.result.newest_file_written:
+            self.result.newest_file_written = written
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         seen = self.conn.execute(

@@ -150,3 +150,31 @@ def test_csv_rows_are_typed_and_bad_rows_quarantined(hub, folders) -> None:
         )
     assert latest["SKU-1"] == {"_deleted": True}  # not in the newer complete snapshot
     assert latest["SKU-9"]["on_hand"] == 2
+
+
+def test_the_drop_folder_sensor_runs_once_per_new_set_of_files(folders) -> None:
+    import dagster as dg
+
+    from dagster_project.components.system import SystemComponent
+
+    drop, _ = folders
+    component = SystemComponent(
+        system="supplier_test",
+        kind="x12_supplier",
+        folder_env="TEST_SUPPLIER_DROP",
+        streams=STREAMS,
+    )
+    sensor = next(iter(component.build_defs(None).sensors))
+    with dg.build_sensor_context() as context:
+        assert isinstance(sensor(context), dg.SkipReason)  # nothing waiting
+    (drop / "a.edi").write_text("ISA*...")
+    with dg.build_sensor_context() as context:
+        request = sensor(context)
+        assert isinstance(request, dg.RunRequest)
+        assert request.run_key.startswith("supplier_test:files:")
+        cursor = context.cursor
+    with dg.build_sensor_context(cursor=cursor) as context:
+        assert isinstance(sensor(context), dg.SkipReason)  # the same files: no second run
+    (drop / "b.edi").write_text("ISA*...")
+    with dg.build_sensor_context(cursor=cursor) as context:
+        assert isinstance(sensor(context), dg.RunRequest)
