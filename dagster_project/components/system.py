@@ -124,7 +124,9 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
                 t
                 for t in (
                     f"schedule {stream.schedule}" if stream.schedule else "",
-                    f"webhooks {', '.join(stream.webhook_topics)}" if stream.webhook_topics else "",
+                    f"webhooks {', '.join(stream.webhook_topics + stream.trigger_topics)}"
+                    if stream.webhook_topics or stream.trigger_topics
+                    else "",
                     "drop folder sensor" if stream.drop_folder else "",
                 )
                 if t
@@ -260,7 +262,7 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
 
     def _sensors(self) -> list[dg.SensorDefinition]:
         sensors = []
-        webhook_streams = [s for s in self.streams if s.webhook_topics]
+        webhook_streams = [s for s in self.streams if s.webhook_topics or s.trigger_topics]
         if webhook_streams:
             sensors.append(self._webhook_sensor(webhook_streams))
         folder_streams = [s for s in self.streams if s.drop_folder]
@@ -279,7 +281,7 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
         system = self.system
         topic_to_keys: dict[str, list[dg.AssetKey]] = defaultdict(list)
         for stream in streams:
-            for topic in stream.webhook_topics:
+            for topic in (*stream.webhook_topics, *stream.trigger_topics):
                 topic_to_keys[topic].append(self.asset_key(stream))
 
         @dg.sensor(

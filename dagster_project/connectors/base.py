@@ -77,6 +77,11 @@ class StreamConfig(BaseModel):
         description="Values that must exist in another stream; a record naming an unknown one "
         "is quarantined (checked only once that stream has been loaded).",
     )
+    trigger_topics: list[str] = Field(
+        default_factory=list,
+        description="Webhook topics that only trigger this stream's sync (their bodies are "
+        "not records of it, e.g. a WMS 'stock.adjusted' event for the stock listing).",
+    )
     drop_folder: bool = Field(False, description="Files from the system's folder (a sensor).")
     json_schema: str | None = Field(
         None,

@@ -265,13 +265,26 @@ def test_sandbox_webhooks_reach_raw_once(definitions, hub, erp, seed_report) -> 
         assert duplicates and sent
 
         env = {**sb.env, **erp_env(erp)}
-        result = materialize(definitions, hub, env, "raw/tryton__items", "raw/shopify_d2c__orders")[
-            "raw/shopify_d2c__orders"
-        ]
+        loaded = materialize(
+            definitions,
+            hub,
+            env,
+            "raw/tryton__items",
+            "raw/shopify_d2c__orders",
+            "raw/wms_dc_east__events",
+            "raw/wms_dc_east__stock",
+        )
+        result = loaded["raw/shopify_d2c__orders"]
         assert result["webhook_deliveries"] >= 1
+        # WMS deliveries are events: they land in the events stream, and only trigger
+        # the stock listing's sync (never quarantined as malformed stock rows)
+        assert loaded["raw/wms_dc_east__events"]["webhook_deliveries"] >= 1
+        assert loaded["raw/wms_dc_east__stock"]["quarantined"] == 0
+        assert loaded["raw/wms_dc_east__events"]["quarantined"] == 0
         with psycopg.connect(hub) as conn:
             pending = conn.execute(
-                "select count(*) from ops.webhook_inbox where source = 'shopify_d2c' "
-                "and topic like 'orders/%' and processed_at is null"
+                "select count(*) from ops.webhook_inbox where processed_at is null "
+                "and (source = 'wms_dc_east' or (source = 'shopify_d2c' "
+                "and topic like 'orders/%'))"
             ).fetchone()[0]
         assert pending == 0
