@@ -7,7 +7,7 @@ SKUS ?= 50
 ORDERS_PER_DAY ?= 20
 DAYS ?= 3
 
-.PHONY: install demo test ui stop lint clean webhooks
+.PHONY: install demo test ui stop lint clean webhooks docs
 
 install:
 	@./scripts/setup.sh
@@ -23,6 +23,9 @@ ui: install     ## the Dagster UI on http://127.0.0.1:3000
 
 webhooks: install  ## the webhook receiver on http://127.0.0.1:8787/webhooks/<path>
 	@$(BIN)/distrohub webhooks serve
+
+docs: install   ## dbt docs generate on the hub (site in dbt_project/target/)
+	@$(BIN)/python -m dagster_project.transform.dbt_run docs generate
 
 stop:           ## stop everything the demo started
 	@if [ -x $(BIN)/distrohub ]; then $(BIN)/distrohub stop; else echo "nothing installed, nothing to stop"; fi

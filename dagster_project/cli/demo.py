@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import click
 from rich.console import Console
@@ -99,8 +101,10 @@ def demo(seed: int, skus: int, orders_per_day: int, days: int) -> None:
     _step("the ERP (Tryton), seeded from the same world", "erp", "up", *world)
     settings.load_generated_environment()
     console.rule("[bold]the pipeline")
-    with console.status("materializing every asset once…"):
-        ok, materialized, failures = materialize_all()
+    log_path = settings.state_dir() / "demo-run.log"
+    with console.status(f"materializing every asset once… (dbt's output: {log_path})"):
+        with log_path.open("w") as log, contextlib.redirect_stdout(log):
+            ok, materialized, failures = materialize_all()
     console.print(summary_table(materialized))
     for failure in failures:
         err.print(f"[red]failed[/] {failure}")
@@ -129,14 +133,17 @@ def summary_table(materialized: list[tuple[str, dict]]) -> Table:
         for name in COUNTS:
             row[name] += int(meta.get(name) or 0)
     table = Table(title="what the pipeline loaded")
-    table.add_column("system")
+    table.add_column("system", no_wrap=True)
     for name in ("streams", *COUNTS):
         table.add_column(name, justify="right")
     for system, row in sorted(per_system.items()):
         style = "yellow" if row["quarantined"] else None
         table.add_row(system, *(str(row[c]) for c in ("streams", *COUNTS)), style=style)
     if others:
-        table.caption = "also materialized: " + ", ".join(sorted(others))
+        layers = Counter(key.split("/", 1)[0] if "/" in key else key for key in others)
+        table.caption = "also materialized: " + ", ".join(
+            f"{n} {layer}" if n > 1 else layer for layer, n in sorted(layers.items())
+        )
     return table
 
 

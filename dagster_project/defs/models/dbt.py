@@ -1,0 +1,74 @@
+"""The dbt models as Dagster assets; their dbt tests as asset checks.
+
+Sources are the ingest assets (``raw/<system>__<stream>``, from the generated
+sources' ``meta.dagster.asset_key``), so the UI draws one lineage from a
+system's stream to its staging model; models are ``<layer>/<model>`` in group
+``<layer>`` (staging, core, marts, publish).
+"""
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from dagster_project.hub.settings import ENV_DATABASE_URL
+from dagster_project.transform.dbt_env import dbt_env_from_url
+from dagster_project.transform.project import dbt_project, ensure_manifest
+
+LAYERS = ("staging", "core", "marts", "publish")
+
+
+def _layer(props: Mapping[str, Any]) -> str:
+    fqn = props.get("fqn") or []
+    for part in fqn[1:-1]:
+        if part in LAYERS:
+            return part
+    return props.get("schema") or "dbt"
+
+
+class DistrohubDbtTranslator(DagsterDbtTranslator):
+    """raw/<system>__<stream> for sources, <layer>/<model> (group = layer) for models."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+        return dg.AssetKey([_layer(dbt_resource_props), dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return None
+        return _layer(dbt_resource_props)
+
+
+@contextmanager
+def hub_connection_env() -> Iterator[None]:
+    """The DISTROHUB_DBT_* variables from the hub URL while a dbt process starts."""
+    url = os.environ.get(ENV_DATABASE_URL)
+    values = dbt_env_from_url(url) if url else {}
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project(),
+    dagster_dbt_translator=DistrohubDbtTranslator(),
+    name="distrohub_dbt",
+    pool="hub_dbt",
+)
+def distrohub_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Build the selected dbt models and run their tests (each test an asset check)."""
+    with hub_connection_env():
+        invocation = dbt.cli(["build"], context=context)
+    yield from invocation.stream()

@@ -1,0 +1,74 @@
+"""The dbt project as Dagster sees it, and a manifest that is never stale.
+
+``dbt_project/target/`` is git-ignored, so a fresh clone has no manifest;
+:func:`ensure_manifest` runs ``dbt parse`` (the venv's dbt, the connection from
+:mod:`~dagster_project.transform.dbt_env`) when ``target/manifest.json`` is
+missing or older than any model, macro, test or project file. A file lock keeps
+two processes loading the definitions at once from parsing over each other.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from dagster_project.transform.dbt_env import dbt_env
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+WATCHED = ("models", "macros", "tests", "dbt_project.yml", "profiles.yml")
+
+
+def dbt_project() -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def _newest_input(project_dir: Path) -> float:
+    newest = 0.0
+    for name in WATCHED:
+        path = project_dir / name
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        newest = max([newest, *(p.stat().st_mtime for p in files)])
+    return newest
+
+
+def manifest_is_stale(project_dir: Path = DBT_PROJECT_DIR) -> bool:
+    manifest = project_dir / "target" / "manifest.json"
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_input(project_dir)
+
+
+def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """``target/manifest.json``, parsed again first when it is missing or stale."""
+    manifest = project_dir / "target" / "manifest.json"
+    if not manifest_is_stale(project_dir):
+        return manifest
+    (project_dir / "target").mkdir(exist_ok=True)
+    with open(project_dir / "target" / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest_is_stale(project_dir):
+            done = subprocess.run(
+                [
+                    str(DBT_EXECUTABLE),
+                    "parse",
+                    "--quiet",
+                    "--project-dir",
+                    str(project_dir),
+                    "--profiles-dir",
+                    str(project_dir),
+                ],
+                env=dbt_env(),
+                cwd=project_dir,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"dbt parse failed in {project_dir} (exit {done.returncode}); fix the dbt "
+                    f"project and reload:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
+                )
+    return manifest

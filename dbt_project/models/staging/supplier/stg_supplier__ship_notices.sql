@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    {{ union_latest('x12_supplier', 'ship_notices', ['record_key']) }}
+
+),
+
+final as (
+
+    select
+        system,
+        payload->>'record_key' as record_key,
+        payload->>'file' as file,
+        payload#>>'{key,sender_id}' as sender_id,
+        payload#>>'{key,interchange_control}' as interchange_control,
+        payload#>>'{document,shipment_id}' as shipment_id,
+        (payload#>>'{document,date,value}')::date as ship_date,
+        payload#>>'{document,items,0,po_number}' as po_number,
+        jsonb_array_length(payload#>'{document,items}') as item_count,
+        (select sum((i#>>'{quantity,value}')::numeric) from jsonb_array_elements(payload#>'{document,items}') as i) as quantity,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from final

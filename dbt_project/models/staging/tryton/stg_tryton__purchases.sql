@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    {{ union_latest('tryton', 'purchases', ['id']) }}
+
+),
+
+final as (
+
+    select
+        (payload->>'id')::bigint as purchase_id,
+        payload->>'number' as purchase_number,
+        payload->>'reference' as reference,
+        (payload->>'party')::bigint as party_id,
+        payload#>>'{"party.",code}' as supplier_code,
+        payload->>'state' as state,
+        payload->>'invoice_state' as invoice_state,
+        payload->>'shipment_state' as shipment_state,
+        (payload->>'purchase_date')::date as purchase_date,
+        (payload->>'delivery_date')::date as delivery_date,
+        (payload->>'warehouse')::bigint as warehouse_id,
+        (payload->>'payment_term')::bigint as payment_term_id,
+        (payload->>'untaxed_amount')::numeric as untaxed_amount,
+        (payload->>'tax_amount')::numeric as tax_amount,
+        (payload->>'total_amount')::numeric as total_amount,
+        (payload->>'create_date')::timestamptz as created_at,
+        coalesce((payload->>'write_date')::timestamptz, (payload->>'create_date')::timestamptz) as updated_at,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from final
