@@ -18,7 +18,8 @@ from dagster_project.hub import settings
 from dagster_project.hub.cluster import ClusterError
 from dagster_project.hub.lifecycle import start_hub, stop_hub
 
-console = Console()
+# piped output (CI logs, `make demo | tee`) gets room for the summary table
+console = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True)
 
 UI_HOST = "127.0.0.1"
