@@ -88,7 +88,20 @@ def test_dbt_models_are_assets_downstream_of_the_raw_streams(definitions) -> Non
     # every source resolves to an ingest asset: no dangling dbt source keys
     upstream = {d.asset_key.to_user_string() for s in specs.values() for d in s.deps}
     ingest = {k for k in keys if k.startswith("raw/")}
-    assert upstream - set(map(str, staging)) <= ingest
+    models = {k.to_user_string() for k in specs}
+    assert upstream - models <= ingest
+    # core reads staging (and other core models), never raw
+    order = specs[dg.AssetKey(["core", "order"])]
+    assert order.group_name == "core"
+    assert {d.asset_key.to_user_string() for d in order.deps} == {
+        "staging/stg_shopify__orders",
+        "staging/stg_tryton__sales",
+        "core/customer",
+    }
+    core_deps = {
+        d.asset_key.path[0] for s in specs.values() if s.key.path[0] == "core" for d in s.deps
+    }
+    assert core_deps == {"staging", "core"}
     # dbt tests are asset checks
     checks = {c.key.name for c in dbt_def.check_specs if c.asset_key == orders.key}
     assert any(name.startswith("unique_combination_of_columns") for name in checks)

@@ -1,0 +1,115 @@
+with
+
+wms_stock as (
+
+    select * from {{ ref('stg_wms__stock') }}
+
+),
+
+tpl_stock as (
+
+    select * from {{ ref('stg_3pl__stock') }}
+
+),
+
+erp_stock as (
+
+    select * from {{ ref('stg_tryton__stock') }}
+
+),
+
+wms_positions as (
+
+    select
+        sku,
+        location,
+        status,
+        system,
+        sum(quantity) as on_hand,
+        max(as_of) as as_of
+    from wms_stock
+    group by sku, location, status, system
+
+),
+
+tpl_positions as (
+
+    select
+        sku,
+        location,
+        {{ tpl_stock_status('status') }} as status,
+        system,
+        sum(on_hand) as on_hand,
+        max(snapshot_at) as as_of
+    from tpl_stock
+    group by 1, 2, 3, 4
+
+),
+
+physical as (
+
+    select * from wms_positions
+    union all
+    select * from tpl_positions
+
+),
+
+book as (
+
+    select
+        sku,
+        warehouse_code as location,
+        sum(quantity) as erp_book_quantity
+    from erp_stock
+    where quantity <> 0
+    group by sku, warehouse_code
+
+),
+
+book_only as (
+
+    select
+        book.sku,
+        book.location,
+        'sellable'::text as status,
+        null::text as system,
+        0::bigint as on_hand,
+        null::timestamptz as as_of
+    from book
+    where not exists (
+        select 1
+        from physical
+        where physical.sku = book.sku
+          and physical.location = book.location
+          and physical.status = 'sellable'
+    )
+
+),
+
+positions as (
+
+    select * from physical
+    union all
+    select * from book_only
+
+),
+
+final as (
+
+    select
+        positions.sku,
+        positions.location,
+        positions.status,
+        positions.system,
+        positions.on_hand::integer as on_hand,
+        case when positions.status = 'sellable' then book.erp_book_quantity end
+            as erp_book_quantity,
+        positions.as_of
+    from positions
+    left join book
+        on book.sku = positions.sku
+        and book.location = positions.location
+
+)
+
+select * from final
