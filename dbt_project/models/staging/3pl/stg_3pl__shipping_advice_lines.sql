@@ -8,16 +8,7 @@ source as (
 
 lines as (
 
-    select
-        source.system,
-        source.payload as header,
-        line.value as line,
-        line.ordinality as line_number,
-        source._loaded_at
-    from source
-    cross join lateral jsonb_array_elements(
-        coalesce(source.payload #> '{document,lines}', '[]'::jsonb)
-    ) with ordinality as line
+    {{ unnest_lines('source', '{document,lines}') }}
 
 ),
 
@@ -28,7 +19,7 @@ final as (
         header->>'record_key' as record_key,
         line_number::integer as line_number,
         header#>>'{document,depositor_order_number}' as order_ref,
-        (select i->>'value' from jsonb_array_elements(line->'ids') as i where i->>'qualifier' = 'SK' limit 1) as sku,
+        {{ x12_item_id('line', 'SK') }} as sku,
         line->>'unit' as unit,
         line->>'status' as status,
         (line#>>'{quantity_ordered,value}')::numeric as quantity_ordered,

@@ -8,16 +8,7 @@ source as (
 
 lines as (
 
-    select
-        source.system,
-        source.payload as header,
-        line.value as line,
-        line.ordinality as line_number,
-        source._loaded_at
-    from source
-    cross join lateral jsonb_array_elements(
-        coalesce(source.payload #> '{document,lines}', '[]'::jsonb)
-    ) with ordinality as line
+    {{ unnest_lines('source', '{document,lines}') }}
 
 ),
 
@@ -29,7 +20,7 @@ final as (
         line_number::integer as line_number,
         header#>>'{document,po_number}' as po_number,
         line->>'line_id' as line_id,
-        (select i->>'value' from jsonb_array_elements(line->'ids') as i where i->>'qualifier' = 'SK' limit 1) as sku,
+        {{ x12_item_id('line', 'SK') }} as sku,
         line->>'unit' as unit,
         (line#>>'{quantity,value}')::numeric as quantity_ordered,
         (line#>>'{unit_price,value}')::numeric as unit_price,

@@ -8,16 +8,7 @@ source as (
 
 lines as (
 
-    select
-        source.system,
-        source.payload as header,
-        line.value as line,
-        line.ordinality as line_number,
-        source._loaded_at
-    from source
-    cross join lateral jsonb_array_elements(
-        coalesce(source.payload #> '{document,items}', '[]'::jsonb)
-    ) with ordinality as line
+    {{ unnest_lines('source', '{document,items}') }}
 
 ),
 
@@ -30,7 +21,7 @@ final as (
         header#>>'{document,shipment_id}' as shipment_id,
         line->>'po_number' as po_number,
         line->>'line_id' as line_id,
-        (select i->>'value' from jsonb_array_elements(line->'ids') as i where i->>'qualifier' = 'SK' limit 1) as sku,
+        {{ x12_item_id('line', 'SK') }} as sku,
         line->>'unit' as unit,
         (line#>>'{ordered,value}')::numeric as quantity_ordered,
         (line#>>'{quantity,value}')::numeric as quantity_shipped,

@@ -8,16 +8,7 @@ source as (
 
 lines as (
 
-    select
-        source.system,
-        source.payload as header,
-        line.value as line,
-        line.ordinality as line_number,
-        source._loaded_at
-    from source
-    cross join lateral jsonb_array_elements(
-        coalesce(source.payload #> '{lines}', '[]'::jsonb)
-    ) with ordinality as line
+    {{ unnest_lines('source', '{lines}') }}
 
 ),
 
