@@ -9,6 +9,7 @@ import sys
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from dagster_project.hub import settings
 from dagster_project.hub.cluster import ClusterError
@@ -102,8 +103,6 @@ def _url_for(role: str) -> str:
                 f"{settings.ENV_ANALYST_PASSWORD} is not set (the embedded hub generates it)."
             )
         owner = settings.hub_urls().hub
-        from sqlalchemy.engine import make_url
-
         return (
             make_url(owner)
             .set(username=settings.ANALYST_ROLE, password=password)
@@ -139,8 +138,6 @@ def url(role: str, with_password: bool) -> None:
 @click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
 def psql(role: str, psql_args: tuple[str, ...]) -> None:
     """Open psql on the hub (extra arguments go to psql, e.g. -c 'select 1')."""
-    from sqlalchemy.engine import make_url
-
     try:
         target = make_url(_url_for(role))
     except settings.HubNotConfigured as exc:

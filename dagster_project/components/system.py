@@ -27,6 +27,8 @@ storefront or warehouse is another block like this one: no Python.
 
 import os
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ from pydantic import Field
 from dagster_project.connectors.base import Kind, StreamConfig
 from dagster_project.connectors.http import AuthenticationFailed, HttpError, HttpStatusError
 from dagster_project.hub.resource import HubDatabase
+from dagster_project.ingest.files import sync_folder
 from dagster_project.ingest.readers import ConfigurationError, SystemConfig, open_reader
 from dagster_project.ingest.sync import sync_stream
 from dagster_project.ingest.validation import SchemaDrift
@@ -48,6 +51,26 @@ KIND_LABELS = {
     "carrier_webhook": "webhook",
     "x12_supplier": "x12",
 }
+
+
+@contextmanager
+def as_dagster_failure(where: str) -> Iterator[None]:
+    """Turn an ingest error into a Dagster failure that says where, and whether to retry.
+
+    Configuration errors, refused credentials, schema drift and refusals (4xx other
+    than 429) will not change by themselves, so Dagster's retry policy is skipped;
+    a system that is down or slow (transport errors, 5xx after the client's own
+    retries, an OS error) may be retried.
+    """
+    try:
+        yield
+    except (AuthenticationFailed, SchemaDrift, ConfigurationError) as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    except HttpStatusError as exc:
+        permanent = 400 <= exc.status < 500 and exc.status != 429
+        raise dg.Failure(description=f"{where}: {exc}", allow_retries=not permanent) from exc
+    except (HttpError, OSError) as exc:
+        raise dg.Failure(description=f"{where}: {exc}") from exc
 
 
 FOLDER_KINDS = ("x12_supplier", "file_drop_3pl")
@@ -151,22 +174,11 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
             metadata={"system": self.system, "stream": stream.name, "kind": kind},
         )
         def _ingest(context: dg.AssetExecutionContext, hub: HubDatabase) -> dg.MaterializeResult:
-            try:
+            with as_dagster_failure(f"{config.system} {stream.name}"):
                 with open_reader(config, stream) as reader, hub.connect() as conn:
                     result = sync_stream(
                         conn, config.system, kind, stream, reader, progress=context.log.info
                     )
-            except (AuthenticationFailed, SchemaDrift, ConfigurationError) as exc:
-                raise dg.Failure(description=str(exc), allow_retries=False) from exc
-            except HttpStatusError as exc:
-                # a refusal (4xx other than 429) will not change by itself: no retry
-                permanent = 400 <= exc.status < 500 and exc.status != 429
-                raise dg.Failure(
-                    description=f"{config.system} {stream.name}: {exc}",
-                    allow_retries=not permanent,
-                ) from exc
-            except (HttpError, OSError) as exc:
-                raise dg.Failure(description=f"{config.system} {stream.name}: {exc}") from exc
             return dg.MaterializeResult(metadata=result.metadata())
 
         return _ingest
@@ -203,15 +215,8 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
             retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
         )
         def _files(context: dg.AssetExecutionContext, hub: HubDatabase):
-            from dagster_project.ingest.files import sync_folder
-
-            try:
-                with hub.connect() as conn:
-                    result = sync_folder(conn, config, streams, context.log.info)
-            except (ConfigurationError, SchemaDrift) as exc:
-                raise dg.Failure(description=str(exc), allow_retries=False) from exc
-            except OSError as exc:
-                raise dg.Failure(description=f"{config.system}: {exc}") from exc
+            with as_dagster_failure(config.system), hub.connect() as conn:
+                result = sync_folder(conn, config, streams, context.log.info)
             for s in streams:
                 yield dg.MaterializeResult(
                     asset_key=self.asset_key(s),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,6 @@ class SyncResult:
     lag_seconds: float | None
     pages: int
     webhook_deliveries: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def metadata(self) -> dict[str, Any]:
         return {

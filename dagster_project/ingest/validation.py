@@ -19,9 +19,10 @@ from typing import Any
 
 import jsonschema
 import simplejson
+from psycopg import sql
 
 from dagster_project.connectors.base import Page, StreamConfig
-from dagster_project.ingest.landing import Record, Rejected, dumps
+from dagster_project.ingest.landing import Record, Rejected, dumps, raw_table_name
 
 SCHEMAS_DIR = Path(__file__).with_name("schemas")
 DRIFT_MIN_RECORDS = 10
@@ -156,10 +157,6 @@ def _walk(record: Any, path: str) -> Iterator[Any]:
 
 def load_known_values(conn: Any, stream: StreamConfig) -> dict[str, set[str]]:
     """For each reference, the values currently known (latest live versions); skip if unloaded."""
-    from psycopg import sql
-
-    from dagster_project.ingest.landing import raw_table_name
-
     known: dict[str, set[str]] = {}
     for ref in stream.references:
         table = sql.Identifier("raw", raw_table_name(ref.system, ref.stream))

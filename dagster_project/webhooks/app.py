@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import simplejson
 from psycopg_pool import AsyncConnectionPool
@@ -121,8 +122,6 @@ def create_app(
 def _timestamp(value: str | None) -> str | None:
     if not value:
         return None
-    from datetime import datetime
-
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
     except ValueError:
