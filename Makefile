@@ -6,6 +6,7 @@ SEED ?= 1
 SKUS ?= 50
 ORDERS_PER_DAY ?= 20
 DAYS ?= 3
+SCENARIO ?= clean
 
 .PHONY: install demo test ui stop lint clean webhooks docs
 
@@ -13,7 +14,7 @@ install:
 	@./scripts/setup.sh
 
 demo: install   ## start the hub, the sandbox systems and the ERP; run the pipeline once
-	@$(BIN)/distrohub demo --seed $(SEED) --skus $(SKUS) --orders-per-day $(ORDERS_PER_DAY) --days $(DAYS)
+	@$(BIN)/distrohub demo --seed $(SEED) --skus $(SKUS) --orders-per-day $(ORDERS_PER_DAY) --days $(DAYS) --scenario $(SCENARIO)
 
 test: install   ## the whole test suite on a throwaway PostgreSQL cluster
 	@$(BIN)/pytest

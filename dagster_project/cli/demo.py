@@ -83,7 +83,14 @@ def _step(title: str, *args: str) -> None:
 @click.option("--skus", default=50, show_default=True, help="Items in the sandbox world.")
 @click.option("--orders-per-day", default=20, show_default=True)
 @click.option("--days", default=3, show_default=True)
-def demo(seed: int, skus: int, orders_per_day: int, days: int) -> None:
+@click.option(
+    "--scenario",
+    type=click.Choice(("clean", "discrepancies")),
+    default="clean",
+    show_default=True,
+    help="clean: every system agrees; discrepancies: planted differences to reconcile.",
+)
+def demo(seed: int, skus: int, orders_per_day: int, days: int, scenario: str) -> None:
     """Start everything on this machine and run the whole pipeline once."""
     started = time.monotonic()
     console.rule("distrohub demo")
@@ -97,6 +104,8 @@ def demo(seed: int, skus: int, orders_per_day: int, days: int) -> None:
         str(orders_per_day),
         "--days",
         str(days),
+        "--scenario",
+        scenario,
     ]
     _step("sandbox systems (storefronts, WMS, 3PL, carrier, suppliers)", "sandbox", "up", *world)
     _step("the ERP (Tryton), seeded from the same world", "erp", "up", *world)
