@@ -9,8 +9,10 @@
   lineage from the ingest asset to the staging model;
 * ``dbt_project/macros/_generated_systems.sql``: ``distrohub_systems(kind)``, the
   systems of each kind, and ``distrohub_system_locations()``, the location code
-  of each warehouse-like system. Staging models union over it, so a new store or warehouse
-  (one YAML block) is picked up by dbt once the files are regenerated. A macro,
+  of each warehouse-like system, with ``distrohub_channels()`` and ``distrohub_locations()``,
+  the declared policies (:mod:`dagster_project.transform.policy`). Staging models union
+  over it, so a new store or warehouse (one YAML block) is picked up by dbt once the
+  files are regenerated. A macro,
   not a dbt var: vars only come from ``dbt_project.yml`` or ``--vars``, and the
   project must run with a bare ``dbt`` too.
 
@@ -26,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from dagster_project.ingest.registry import DEFS_DIR, declared_systems
+from dagster_project.transform.policy import channel_policy, location_policy
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 SOURCES_DIR = DBT_PROJECT_DIR / "models" / "sources"
@@ -106,10 +109,24 @@ def generated_files(defs_dir: Path = DEFS_DIR) -> dict[Path, str]:
     files: dict[Path, str] = {}
     by_kind: dict[str, list[str]] = {}
     locations: dict[str, str] = {}
+    channel_policies: dict[str, dict] = {}
+    location_policies: dict[str, dict] = {}
     for name, (config, streams) in sorted(systems.items()):
         by_kind.setdefault(config.kind, []).append(name)
         if config.settings.get("location"):
             locations[name] = str(config.settings["location"])
+        if (channel := channel_policy(name, config.settings)) is not None:
+            channel_policies[name] = channel.model_dump()
+        if (location := location_policy(name, config.settings)) is not None:
+            location_policies[name] = location.model_dump(
+                include={
+                    "location",
+                    "shipping_zone",
+                    "service_levels",
+                    "stock_feed_sla_minutes",
+                    "stale_stock",
+                }
+            )
         doc = source_document(name, config.kind, descriptions.get(name), streams)
         files[SOURCES_DIR / f"{name}.yml"] = HEADER + yaml.safe_dump(
             doc, sort_keys=False, width=100
@@ -125,6 +142,16 @@ def generated_files(defs_dir: Path = DEFS_DIR) -> dict[Path, str]:
         "{# The hub location code of each system that is one (its settings.location). #}\n"
         "{% macro distrohub_system_locations() -%}\n"
         f"    {{{{- return({json.dumps(locations)}) -}}}}\n"
+        "{%- endmacro %}\n"
+        "\n"
+        "{# Each storefront system's channel policy (its settings.channel). #}\n"
+        "{% macro distrohub_channels() -%}\n"
+        f"    {{{{- return({json.dumps(channel_policies, sort_keys=True)}) -}}}}\n"
+        "{%- endmacro %}\n"
+        "\n"
+        "{# Each location system's policy: zone, service levels, stock feed SLA, stale policy. #}\n"
+        "{% macro distrohub_locations() -%}\n"
+        f"    {{{{- return({json.dumps(location_policies, sort_keys=True)}) -}}}}\n"
         "{%- endmacro %}\n"
     )
     return files

@@ -9,3 +9,13 @@
 {% macro distrohub_system_locations() -%}
     {{- return({"tpl_midway": "3PL", "wms_dc_east": "DC-EAST", "wms_dc_west": "DC-WEST"}) -}}
 {%- endmacro %}
+
+{# Each storefront system's channel policy (its settings.channel). #}
+{% macro distrohub_channels() -%}
+    {{- return({"shopify_b2b": {"allocation": {"priority": 1, "reserved": 0, "share": 1.0}, "code": "B2B", "currency": "USD", "price_list": "WHOLESALE-USD", "sell_incoming": true, "selling_unit": "CS", "service_levels": ["GROUND", "LTL"]}, "shopify_d2c": {"allocation": {"priority": 2, "reserved": 0, "share": 1.0}, "code": "D2C", "currency": "USD", "price_list": "LIST-USD", "sell_incoming": false, "selling_unit": "EA", "service_levels": ["STANDARD", "EXPRESS"]}, "shopify_marketplace": {"allocation": {"priority": 3, "reserved": 0, "share": 1.0}, "code": "MARKETPLACE", "currency": "CAD", "price_list": "LIST-CAD", "sell_incoming": false, "selling_unit": "EA", "service_levels": ["STANDARD"]}}) -}}
+{%- endmacro %}
+
+{# Each location system's policy: zone, service levels, stock feed SLA, stale policy. #}
+{% macro distrohub_locations() -%}
+    {{- return({"tpl_midway": {"location": "3PL", "service_levels": ["GROUND", "STANDARD"], "shipping_zone": "CENTRAL", "stale_stock": "zero", "stock_feed_sla_minutes": 1560}, "wms_dc_east": {"location": "DC-EAST", "service_levels": ["GROUND", "LTL", "STANDARD", "EXPRESS"], "shipping_zone": "EAST", "stale_stock": "hold", "stock_feed_sla_minutes": 120}, "wms_dc_west": {"location": "DC-WEST", "service_levels": ["GROUND", "LTL", "STANDARD", "EXPRESS"], "shipping_zone": "WEST", "stale_stock": "hold", "stock_feed_sla_minutes": 120}}) -}}
+{%- endmacro %}

@@ -12,10 +12,25 @@ customers as (
 
 ),
 
+{%- set policies = distrohub_channels() %}
+
 systems as (
 
     {% for system in distrohub_systems('shopify') %}
-    select '{{ system }}'::text as system
+    {%- set policy = policies.get(system, {}) %}
+    {%- set allocation = policy.get('allocation', {}) %}
+    select
+        '{{ system }}'::text as system,
+        {{ "'" ~ policy.code ~ "'" if policy.code else "null" }}::text as declared_code,
+        '{{ policy.get('selling_unit', 'EA') }}'::text as selling_unit,
+        {{ "'" ~ policy.price_list ~ "'" if policy.price_list else "null" }}::text as price_list_code,
+        {{ "'" ~ policy.currency ~ "'" if policy.currency else "null" }}::text as declared_currency,
+        array[{% for level in policy.get('service_levels', []) %}'{{ level }}'{{ "," if not loop.last }}{% endfor %}]::text[]
+            as service_levels,
+        {{ 'true' if policy.get('sell_incoming') else 'false' }} as sell_incoming,
+        {{ allocation.get('priority', 1) }}::integer as allocation_priority,
+        {{ allocation.get('reserved', 0) }}::integer as allocation_reserved,
+        {{ allocation.get('share', 1.0) }}::numeric as allocation_share
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -42,9 +57,18 @@ customer_currencies as (
 final as (
 
     select
-        {{ channel_code('systems.system') }} as channel,
+        coalesce(systems.declared_code, {{ channel_code('systems.system') }}) as channel,
         systems.system,
-        coalesce(order_currencies.currency, customer_currencies.currency) as currency
+        coalesce(
+            systems.declared_currency, order_currencies.currency, customer_currencies.currency
+        ) as currency,
+        systems.selling_unit,
+        systems.price_list_code,
+        systems.service_levels,
+        systems.sell_incoming,
+        systems.allocation_priority,
+        systems.allocation_reserved,
+        systems.allocation_share
     from systems
     left join order_currencies on order_currencies.system = systems.system
     left join customer_currencies on customer_currencies.system = systems.system
