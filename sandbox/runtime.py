@@ -19,6 +19,7 @@ from typing import Any
 from sandbox import carriers
 from sandbox.faults import FaultPlan
 from sandbox.ids import hex_id
+from sandbox.planning import write_planning_exports
 from sandbox.rate_limit import LeakyBucket
 from sandbox.records import LiveOrder, Tracker, WmsEvent
 from sandbox.shopify_payloads import API_VERSION, Renderer
@@ -109,6 +110,7 @@ class SandboxRuntime:
         if progress:
             progress("generating world", 0, 1)
         world = generate_world(c.seed, c.skus, c.orders_per_day, c.days, c.scenario)
+        write_planning_exports(world, self.dirs["planning:drop"])
         sim = Simulation(world, self.faults, auto_release=c.auto_release)
         sim.on_webhook = self.on_webhook
         self.sim = sim

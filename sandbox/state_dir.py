@@ -8,7 +8,8 @@
 * ``progress.json``: what the starting server is doing (generation progress);
 * ``systems.env``: ``KEY=value`` lines a connector reads to find each system;
 * ``server.log``: the server's output;
-* ``drops/``: the drop and outbox folders of the 3PL and the suppliers.
+* ``drops/``: the drop and outbox folders of the 3PL and the suppliers, and the planning
+  tool's drop folder.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ def drop_dirs(root: Path) -> dict[str, Path]:
 
     Keys: ``3pl:drop`` (files from the 3PL: stock CSV, 945), ``3pl:outbox``
     (940s for the 3PL), ``supplier:<CODE>:drop`` (846/855/856/810),
-    ``supplier:<CODE>:outbox`` (850s for the supplier)."""
+    ``supplier:<CODE>:outbox`` (850s for the supplier), ``planning:drop`` (the
+    planning tool's CSV exports: item policy, kits, promotions, contract prices)."""
     dirs = {
         "3pl:drop": root / "drops" / "3pl" / "to_hub",
         "3pl:outbox": root / "drops" / "3pl" / "from_hub",
+        "planning:drop": root / "drops" / "planning" / "to_hub",
     }
     for code in SUPPLIERS:
         dirs[f"supplier:{code}:drop"] = root / "drops" / "suppliers" / code.lower() / "to_hub"
@@ -111,6 +114,7 @@ def systems_env(
         env[f"DISTROHUB_WMS_{key}_WEBHOOK_SECRET"] = creds["wms"][loc]["webhook_secret"]
     env["DISTROHUB_3PL_DROP_DIR"] = dirs["3pl:drop"]
     env["DISTROHUB_3PL_OUTBOX_DIR"] = dirs["3pl:outbox"]
+    env["DISTROHUB_PLANNING_DROP_DIR"] = dirs["planning:drop"]
     for code in SUPPLIERS:
         env[f"DISTROHUB_SUPPLIER_{code}_DROP_DIR"] = dirs[f"supplier:{code}:drop"]
         env[f"DISTROHUB_SUPPLIER_{code}_OUTBOX_DIR"] = dirs[f"supplier:{code}:outbox"]

@@ -48,6 +48,7 @@ KIND_LABELS = {
     "shopify": "shopify",
     "wms_rest": "rest",
     "file_drop_3pl": "csv",
+    "file_drop_csv": "csv",
     "carrier_webhook": "webhook",
     "x12_supplier": "x12",
 }
@@ -73,7 +74,7 @@ def as_dagster_failure(where: str) -> Iterator[None]:
         raise dg.Failure(description=f"{where}: {exc}") from exc
 
 
-FOLDER_KINDS = ("x12_supplier", "file_drop_3pl")
+FOLDER_KINDS = ("x12_supplier", "file_drop_3pl", "file_drop_csv")
 
 CADENCES = {
     "*/5 * * * *": "every_5_minutes",

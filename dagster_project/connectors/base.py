@@ -135,4 +135,12 @@ class Page:
     after_commit: list[Any] = field(default_factory=list)
 
 
-Kind = Literal["tryton", "shopify", "wms_rest", "file_drop_3pl", "carrier_webhook", "x12_supplier"]
+Kind = Literal[
+    "tryton",
+    "shopify",
+    "wms_rest",
+    "file_drop_3pl",
+    "file_drop_csv",
+    "carrier_webhook",
+    "x12_supplier",
+]

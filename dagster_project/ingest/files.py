@@ -1,5 +1,6 @@
-"""Drop-folder systems (suppliers on X12, the 3PL's CSV and X12): each file once, routed by
-content, archived when loaded, quarantined with the reason when unreadable.
+"""Drop-folder systems (suppliers on X12, the 3PL's CSV and X12, CSV exports such as the
+planning tool's): each file once, routed by content, archived when loaded, quarantined with
+the reason when unreadable.
 
 For each file in the system's folder (oldest first):
 
@@ -11,7 +12,9 @@ For each file in the system's folder (oldest first):
    file that cannot be read at all (truncated, no ISA) is quarantined whole;
 3. CSV goes to the stream whose ``params.pattern`` matches the file name,
    one record per row (numbers typed, a garbled row quarantined); a stream
-   with ``snapshot: true`` treats each file as the complete state;
+   with ``snapshot: true`` treats each file as the complete state; a CSV-only
+   folder (``file_drop_csv``) takes every file as CSV, so one that no stream's
+   pattern matches is quarantined;
 4. the file is recorded in ``ops.inbound_files`` and moved to ``archive/``
    (or ``quarantine/`` with a ``.reason.txt`` beside it);
 5. for X12, one 997 per received interchange (one AK per group) is written to
@@ -47,6 +50,8 @@ from dagster_project.ingest.landing import Landing, LoadCounts, Record, Rejected
 from dagster_project.ingest.readers import SystemConfig
 from dagster_project.ingest.validation import RecordValidator, load_known_values
 
+# Drop folders of CSV exports only (no X12, no 997 outbox): any other file is quarantined.
+CSV_ONLY_KINDS = ("file_drop_csv",)
 ARCHIVE = "archive"
 QUARANTINE = "quarantine"
 
@@ -163,8 +168,10 @@ class FolderSync:
             _move(path, ARCHIVE if seen[0] == "loaded" else QUARANTINE)
             self.result.files_already_loaded += 1
             return
-        if path.suffix.lower() == ".csv" or any(
-            fnmatch.fnmatch(path.name, s.params["pattern"]) for s in self.csv_streams
+        if (
+            self.config.kind in CSV_ONLY_KINDS
+            or path.suffix.lower() == ".csv"
+            or any(fnmatch.fnmatch(path.name, s.params["pattern"]) for s in self.csv_streams)
         ):
             self._csv(path, data, digest)
         else:
@@ -285,15 +292,19 @@ class FolderSync:
                     )
                 )
                 continue
+            field_name = None
             try:
-                record = {k: (int(v) if k in integers else v) for k, v in row.items()}
+                record = {}
+                for field_name, value in row.items():
+                    record[field_name] = int(value) if field_name in integers else value
             except ValueError as exc:
                 rejected.append(
                     Rejected(
                         line,
                         dumps(row),
                         f"{self.config.system} {stream.name}: "
-                        f"row {reader.line_num} of {path.name}: {exc}",
+                        f"row {reader.line_num} of {path.name}, field {field_name}: {exc} "
+                        "(expected a whole number)",
                     )
                 )
                 continue

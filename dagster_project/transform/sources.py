@@ -42,6 +42,7 @@ FRESHNESS_HOURS: dict[str, tuple[int, int]] = {
     "shopify": (1, 6),
     "wms_rest": (1, 4),
     "file_drop_3pl": (24, 48),
+    "file_drop_csv": (24, 72),
     "x12_supplier": (48, 168),
     "carrier_webhook": (24, 72),
 }
