@@ -34,7 +34,9 @@ class DistrohubDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+            meta = dbt_resource_props.get("meta") or {}
+            declared = (meta.get("dagster") or {}).get("asset_key")
+            return dg.AssetKey(declared or ["raw", dbt_resource_props["name"]])
         return dg.AssetKey([_layer(dbt_resource_props), dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:

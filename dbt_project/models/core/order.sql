@@ -66,6 +66,8 @@ final as (
         keyed_orders.total_outstanding,
         keyed_orders.line_item_count,
         keyed_orders.shipping_country_code,
+        keyed_orders.shipping_province_code,
+        keyed_orders.shipping_service_level,
         keyed_orders.created_at,
         keyed_orders.updated_at,
         keyed_orders.cancelled_at,

@@ -33,6 +33,7 @@ final as (
         payload#>>'{shipping_address,country_code}' as shipping_country_code,
         payload#>>'{shipping_address,province_code}' as shipping_province_code,
         payload#>>'{shipping_address,zip}' as shipping_zip,
+        payload#>>'{shipping_lines,0,code}' as shipping_service_level,
         jsonb_array_length(payload->'line_items') as line_item_count,
         (payload->>'created_at')::timestamptz as created_at,
         (payload->>'processed_at')::timestamptz as processed_at,

@@ -1,0 +1,75 @@
+-- The inventory level each storefront should show, per store, inventory item and store location:
+-- marts.sellable_inventory's published figure for the location the store location stands for
+-- (same name as the ERP warehouse). Held rows (stale stock feed, policy hold) are left out, so
+-- the store keeps its last published figure; drop-ship items are not tracked by the stores.
+with
+
+sellable as (
+
+    select * from {{ ref('sellable_inventory') }}
+
+),
+
+channels as (
+
+    select * from {{ ref('channel') }}
+
+),
+
+inventory_items as (
+
+    select * from {{ ref('stg_shopify__inventory_items') }}
+
+),
+
+store_locations as (
+
+    select * from {{ ref('stg_shopify__locations') }}
+
+),
+
+locations as (
+
+    select * from {{ ref('location') }}
+
+),
+
+store_location_codes as (
+
+    select
+        store_locations.system,
+        store_locations.location_id,
+        locations.location_code
+    from store_locations
+    inner join locations on locations.erp_warehouse_name = store_locations.name
+    where coalesce(store_locations.is_active, true)
+
+),
+
+final as (
+
+    select
+        sellable.channel_system || ':' || inventory_items.inventory_item_id || '@'
+        || store_location_codes.location_id as record_key,
+        sellable.channel_system as system,
+        sellable.channel,
+        inventory_items.inventory_item_id,
+        store_location_codes.location_id,
+        sellable.sku,
+        sellable.location,
+        sellable.published_quantity as available,
+        sellable.selling_unit,
+        sellable.freshness_action
+    from sellable
+    inner join inventory_items
+        on inventory_items.system = sellable.channel_system
+        and inventory_items.sku = sellable.sku
+    inner join store_location_codes
+        on store_location_codes.system = sellable.channel_system
+        and store_location_codes.location_code = sellable.location
+    where sellable.freshness_action in ('publish', 'zero')
+      and coalesce(inventory_items.is_tracked, true)
+
+)
+
+select * from final
