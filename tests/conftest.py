@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -60,9 +61,9 @@ def pg_cluster(state_dir: Path) -> Iterator[ClusterInfo]:
         cluster.destroy()
 
 
-@pytest.fixture
-def scratch_db(pg_cluster: ClusterInfo) -> Iterator[str]:
-    """A fresh, migrated hub database owned by the pipeline role; dropped afterwards."""
+@contextmanager
+def fresh_database(pg_cluster: ClusterInfo) -> Iterator[str]:
+    """A fresh hub database owned by the pipeline role (not migrated); dropped afterwards."""
     name = f"hub_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_cluster.admin_url, autocommit=True) as conn:
         conn.execute(
@@ -78,3 +79,10 @@ def scratch_db(pg_cluster: ClusterInfo) -> Iterator[str]:
             conn.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def scratch_db(pg_cluster: ClusterInfo) -> Iterator[str]:
+    """A fresh hub database owned by the pipeline role; dropped afterwards."""
+    with fresh_database(pg_cluster) as url:
+        yield url

@@ -44,3 +44,23 @@ def hub_schema(context: dg.AssetExecutionContext, hub: HubDatabase) -> dg.Materi
             "server": hub.display_url,
         }
     )
+
+
+# The hub's bookkeeping tables that dbt reads: written by ingest and delivery, not by an asset
+# of their own, so they are declared (not materialized) here for the lineage to start from.
+ops_ingest_batches = dg.AssetSpec(
+    key=["ops", "ingest_batches"],
+    group_name="hub",
+    kinds={"postgres"},
+    deps=[hub_schema],
+    description="ops.ingest_batches: one row per stream load (written by every ingest asset); "
+    "dbt reads it for the age of each feed.",
+)
+ops_published_state = dg.AssetSpec(
+    key=["ops", "published_state"],
+    group_name="hub",
+    kinds={"postgres"},
+    deps=[hub_schema],
+    description="ops.published_state: what each publish target was last told, per record "
+    "(written by delivery); reconciliation compares the live targets with it.",
+)

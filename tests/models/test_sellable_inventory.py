@@ -1,0 +1,250 @@
+"""marts.sellable_inventory against an independent computation from the sandbox's truth.
+
+The expected figure is computed here in Python from what is really true in the sandbox
+(stock by status, warehouse commitments, purchase orders in transit, the drop-ship
+suppliers' availability) and the world's item master (case packs, safety stock, kits,
+drop-ship suppliers, which store lists what), with the channel policy declared in
+defs.yaml. The one input taken from the hub is where order routing placed each open,
+unreleased line; the routing is checked against the truth's open demand on its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import psycopg
+import pytest
+
+from dagster_project.ingest.registry import declared_systems
+from dagster_project.transform.policy import channel_policy, location_policy
+from sandbox.world import generate_world
+from tests.models.conftest import LandedWorld
+
+
+def _policies():
+    channels, locations = {}, {}
+    for name, (config, _) in declared_systems().items():
+        if (channel := channel_policy(name, config.settings)) is not None:
+            channels[channel.code] = channel
+        if (location := location_policy(name, config.settings)) is not None:
+            locations[location.location] = location
+    return channels, locations
+
+
+@pytest.fixture(scope="module")
+def truth(clean_world: LandedWorld) -> dict:
+    return clean_world.sandbox.control.truth(
+        [
+            "params",
+            "stock",
+            "committed",
+            "orders",
+            "releases",
+            "purchase_orders",
+            "supplier_availability",
+        ]
+    )
+
+
+def _rows(conn: psycopg.Connection, query: str) -> list[dict]:
+    cur = conn.execute(query)
+    names = [c.name for c in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _released(conn: psycopg.Connection, truth: dict) -> set[str]:
+    """Orders released to a warehouse, as far as the hub can know: a WMS shows its releases;
+    the 3PL tells of one only by its 945 shipping advice."""
+    advised = {
+        r["order_ref"]
+        for r in _rows(conn, "select order_ref from staging.stg_3pl__shipping_advices")
+    }
+    return {
+        r["order_ref"]
+        for r in truth["releases"]
+        if r["location"] != "3PL" or r["order_ref"] in advised
+    }
+
+
+def test_order_routing_places_exactly_the_open_unreleased_demand(clean_world, truth) -> None:
+    with psycopg.connect(clean_world.hub) as conn:
+        released = _released(conn, truth)
+    expected = defaultdict(int)
+    for order in truth["orders"]:
+        if order["cancelled"] or order["key"] in released:
+            continue
+        for line in order["lines"]:
+            # a line's base units still to ship (a case line counts its case pack)
+            per_unit = line["base_quantity"] // line["quantity"]
+            left = (line["quantity"] - line["fulfilled"]) * per_unit
+            if left > 0:
+                expected[f"{order['key']}/{line['line_no']}"] += left
+    with psycopg.connect(clean_world.hub) as conn:
+        routed = defaultdict(int)
+        for row in _rows(conn, "select order_line_key, quantity from marts.order_routing"):
+            routed[row["order_line_key"]] += row["quantity"]
+        assert dict(routed) == dict(expected)
+        # nothing ships from a location that does not offer the order's service level, and
+        # no location ships more than it has free
+        bad = _rows(
+            conn,
+            """select r.order_line_key from marts.order_routing r
+               join core.location l on l.location_code = r.location
+               where r.fulfilment = 'ship' and r.service_level is not null
+                 and not r.service_level = any(l.service_levels)""",
+        )
+        assert bad == []
+        over = _rows(
+            conn,
+            """select r.sku, r.location from marts.order_routing r
+               join marts.int_inventory__physical_stock s
+                 on s.sku = r.sku and s.location = r.location
+               where r.fulfilment = 'ship' and r.supply_kind = 'stocked'
+               group by r.sku, r.location, s.sellable_on_hand, s.committed_physical
+               having sum(r.quantity) > greatest(s.sellable_on_hand - s.committed_physical, 0)""",
+        )
+        assert over == []
+    assert expected, "the world should have open, unreleased orders to route"
+
+
+def test_sellable_inventory_equals_the_truth(clean_world, truth) -> None:
+    params = truth["params"]
+    world = generate_world(
+        seed=params["seed"],
+        skus=params["skus"],
+        orders_per_day=params["orders_per_day"],
+        days=params["days"],
+        scenario=params["scenario"],
+    )
+    channels, locations = _policies()
+    own = sorted(locations)
+    items = {it.sku: it for it in world.items}
+
+    sellable = defaultdict(int)
+    for row in truth["stock"]:
+        if row["status"] == "sellable" and row["location"] != "3PL":
+            sellable[(row["sku"], row["location"])] += row["quantity"]
+    committed = defaultdict(int)
+    for row in truth["committed"]:
+        if row["location"] != "3PL":
+            committed[(row["sku"], row["location"])] += row["committed"]
+    incoming = defaultdict(int)
+    for po in truth["purchase_orders"]:
+        dc = locations.get(po["location"])
+        if po["drop_ship"] or po["received"] or not po.get("asn_id") or dc is None:
+            continue
+        if po["location"] == "3PL":  # the 3PL sends no receipt advice: not counted
+            continue
+        for line in po["lines"]:
+            incoming[(line["sku"], po["location"])] += line["shipped"] or 0
+    supplier_available = {
+        (a["supplier"], a["sku"]): a["quantity"] for a in truth["supplier_availability"]
+    }
+
+    with psycopg.connect(clean_world.hub) as conn:
+        # the 3PL reports its stock and commitments once a day, while the truth is now: for
+        # the 3PL the expected figure starts from its latest snapshot
+        for row in _rows(
+            conn,
+            "select sku, location, sum(on_hand) filter (where status = 'AVAILABLE') as on_hand,"
+            " sum(committed) as committed from staging.stg_3pl__stock group by sku, location",
+        ):
+            sellable[(row["sku"], row["location"])] += row["on_hand"] or 0
+            committed[(row["sku"], row["location"])] += row["committed"] or 0
+        routed = defaultdict(int)
+        for row in _rows(
+            conn,
+            "select sku, location, quantity, supply_kind from marts.order_routing "
+            "where fulfilment = 'ship'",
+        ):
+            it = items[row["sku"]]
+            if it.is_kit:
+                for comp in it.kit_components:
+                    routed[(comp.sku, row["location"])] += row["quantity"] * comp.quantity
+            else:
+                routed[(row["sku"], row["location"])] += row["quantity"]
+        got = {
+            (r["sku"], r["location"], r["channel"]): r["published_quantity"]
+            for r in _rows(
+                conn,
+                "select sku, location, channel, published_quantity from marts.sellable_inventory",
+            )
+        }
+
+    def net(sku: str, location: str) -> int:
+        it = items[sku]
+        left = sellable[(sku, location)] - committed[(sku, location)] - routed[(sku, location)]
+        return max(left - it.safety_stock, 0)
+
+    expected = {}
+    for it in world.items:
+        for code in it.channels:
+            policy = channels[code]
+            factor = it.case_pack if policy.selling_unit == "CS" and it.case_pack > 1 else 1
+            if it.is_drop_ship:
+                where = f"DROPSHIP-{it.drop_ship_supplier}"
+                have = supplier_available.get((it.drop_ship_supplier, it.sku))
+                figure = 0 if have is None else max(have - routed[(it.sku, where)], 0)
+                expected[(it.sku, where, code)] = figure // factor
+                continue
+            for location in own:
+                if it.is_kit:
+                    base = min(net(c.sku, location) // c.quantity for c in it.kit_components)
+                else:
+                    base = net(it.sku, location)
+                    if policy.sell_incoming:
+                        base += incoming[(it.sku, location)]
+                expected[(it.sku, location, code)] = base // factor
+    assert set(got) == set(expected)
+    wrong = {k: (got[k], v) for k, v in expected.items() if got[k] != v}
+    assert wrong == {}, f"(hub, truth) differ for {len(wrong)} of {len(expected)}: {wrong}"
+    # the world exercises every rule
+    assert any(it.is_kit for it in world.items) and any(it.is_drop_ship for it in world.items)
+    assert any(it.case_pack > 1 for it in world.items)
+    assert any(routed.values())
+
+
+def test_a_stale_stock_feed_is_held_and_leaves_the_publish(clean_world) -> None:
+    with psycopg.connect(clean_world.hub, autocommit=True) as conn:
+        conn.execute(
+            "update ops.ingest_batches set finished_at = finished_at - interval '3 hours' "
+            "where system = 'wms_dc_east' and stream = 'stock'"
+        )
+        try:
+            clean_world.rebuild(
+                "staging/stg_ops__stream_feeds",
+                "marts/int_inventory__physical_stock",
+                "marts/sellable_inventory",
+                "publish/storefront_inventory",
+            )
+            held = _rows(
+                conn,
+                "select freshness_action, count(*) as n, count(published_quantity) as published "
+                "from marts.sellable_inventory where location = 'DC-EAST' group by 1",
+            )
+            assert held and all(
+                r["freshness_action"] == "hold" and r["published"] == 0 for r in held
+            )
+            assert (
+                conn.execute(
+                    "select count(*) from publish.storefront_inventory where location = 'DC-EAST'"
+                ).fetchone()[0]
+                == 0
+            )
+            assert (
+                conn.execute(
+                    "select count(*) from publish.storefront_inventory where location = 'DC-WEST'"
+                ).fetchone()[0]
+                > 0
+            )
+        finally:
+            conn.execute(
+                "update ops.ingest_batches set finished_at = finished_at + interval '3 hours' "
+                "where system = 'wms_dc_east' and stream = 'stock'"
+            )
+            clean_world.rebuild(
+                "staging/stg_ops__stream_feeds",
+                "marts/int_inventory__physical_stock",
+                "marts/sellable_inventory",
+                "publish/storefront_inventory",
+            )
