@@ -1,0 +1,572 @@
+{#
+  The price rule (DESIGN.md, Pricing): contract price > customer price list >
+  active promotion > list price, with validity windows and quantity breaks,
+  rounded by currency. One row per price owner x SKU x currency x validity
+  window x quantity break; see customer_prices.yml.
+#}
+
+with
+
+items as (
+
+    select * from {{ ref('item') }}
+
+),
+
+item_policy as (
+
+    select * from {{ ref('stg_planning__item_policy') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('customer') }}
+
+),
+
+channels as (
+
+    select * from {{ ref('channel') }}
+
+),
+
+price_rules as (
+
+    select * from {{ ref('price_rule') }}
+
+),
+
+planning_contracts as (
+
+    select * from {{ ref('stg_planning__contract_prices') }}
+
+),
+
+promotions as (
+
+    select * from {{ ref('stg_planning__promotions') }}
+
+),
+
+case_packs as (
+
+    select distinct on (sku)
+        sku,
+        case_pack
+    from item_policy
+    order by sku, updated_at desc nulls last, loaded_at desc
+
+),
+
+price_lists as (
+
+    select distinct
+        price_list_id,
+        price_list_code,
+        {{ price_list_currency('price_list_code') }} as currency
+    from price_rules
+    where price_list_code not like 'CONTRACT %'
+        and coalesce(is_price_list_active, true)
+
+),
+
+-- fixed prices per SKU; Tryton's catch-all `unit_price` line (no SKU) is the
+-- list price, i.e. "no price in this list": the rule falls through
+price_list_lines as (
+
+    select
+        price_list_id,
+        price_list_code,
+        sku,
+        greatest(min_quantity, 1)::integer as min_quantity,
+        fixed_price as price
+    from price_rules
+    where price_list_code not like 'CONTRACT %'
+        and coalesce(is_price_list_active, true)
+        and sku is not null
+        and fixed_price is not null
+
+),
+
+-- contracts: the planning feed (with validity dates) first; the ERP's
+-- [CONTRACT <customer>] lists (no dates: open ended) for a customer, SKU and
+-- break the feed does not hold
+contracts_from_planning as (
+
+    select
+        customer_code,
+        sku,
+        greatest(min_quantity, 1) as min_quantity,
+        price,
+        currency,
+        valid_from,
+        valid_to,
+        'planning' as rule_source
+    from planning_contracts
+
+),
+
+contracts_from_erp as (
+
+    select
+        substring(price_rules.price_list_code from '^CONTRACT (.+)$') as customer_code,
+        price_rules.sku,
+        greatest(price_rules.min_quantity, 1)::integer as min_quantity,
+        price_rules.fixed_price as price,
+        null::text as currency,
+        null::timestamptz as valid_from,
+        null::timestamptz as valid_to,
+        'erp' as rule_source
+    from price_rules
+    where price_rules.price_list_code like 'CONTRACT %'
+        and coalesce(price_rules.is_price_list_active, true)
+        and price_rules.sku is not null
+        and price_rules.fixed_price is not null
+        and not exists (
+            select 1
+            from contracts_from_planning
+            where contracts_from_planning.customer_code
+                = substring(price_rules.price_list_code from '^CONTRACT (.+)$')
+                and contracts_from_planning.sku = price_rules.sku
+                and contracts_from_planning.min_quantity = greatest(price_rules.min_quantity, 1)
+        )
+
+),
+
+contracts as (
+
+    select * from contracts_from_planning
+    union all
+    select * from contracts_from_erp
+
+),
+
+contract_customers as (
+
+    select distinct customer_code from contracts
+
+),
+
+-- the price owners: customers with contracts or a price list, every price
+-- list, every storefront channel (its declared price list is its list price)
+customer_owners as (
+
+    select
+        'customer' as owner_type,
+        customers.customer_key as owner_key,
+        customers.sale_price_list_id as price_list_id,
+        price_lists.price_list_code,
+        customers.channel,
+        coalesce(customers.currency, price_lists.currency, '{{ var('company_currency', 'USD') }}')
+            as currency
+    from customers
+    left join price_lists on price_lists.price_list_id = customers.sale_price_list_id
+    where customers.party_code is not null
+        and (
+            customers.sale_price_list_id is not null
+            or customers.party_code in (select customer_code from contract_customers)
+        )
+
+),
+
+price_list_owners as (
+
+    select
+        'price_list' as owner_type,
+        price_list_code as owner_key,
+        price_list_id,
+        price_list_code,
+        null::text as channel,
+        currency
+    from price_lists
+
+),
+
+channel_owners as (
+
+    select
+        'channel' as owner_type,
+        channels.channel as owner_key,
+        price_lists.price_list_id,
+        channels.price_list_code,
+        channels.channel,
+        coalesce(channels.currency, price_lists.currency) as currency
+    from channels
+    left join price_lists on price_lists.price_list_code = channels.price_list_code
+
+),
+
+owners as (
+
+    select * from customer_owners
+    union all
+    select * from price_list_owners
+    union all
+    select * from channel_owners
+
+),
+
+-- the list price per currency: the list named by var list_price_list
+-- (LIST-USD, LIST-CAD), else the ERP item list price in the company currency
+list_price_lines as (
+
+    select
+        price_lists.currency,
+        price_list_lines.price_list_code,
+        price_list_lines.sku,
+        price_list_lines.min_quantity,
+        price_list_lines.price
+    from price_list_lines
+    inner join price_lists on price_lists.price_list_id = price_list_lines.price_list_id
+    where price_list_lines.price_list_code
+        = replace('{{ var('list_price_list', 'LIST-{currency}') }}', '{currency}', price_lists.currency)
+
+),
+
+list_prices as (
+
+    select
+        currency,
+        price_list_code as rule_reference,
+        'erp' as rule_source,
+        sku,
+        min_quantity,
+        price
+    from list_price_lines
+
+    union all
+
+    select
+        '{{ var('company_currency', 'USD') }}' as currency,
+        'ITEM-LIST-PRICE' as rule_reference,
+        'erp' as rule_source,
+        items.sku,
+        1 as min_quantity,
+        items.list_price as price
+    from items
+    where items.list_price is not null
+        and not exists (
+            select 1
+            from list_price_lines
+            where list_price_lines.sku = items.sku
+                and list_price_lines.currency = '{{ var('company_currency', 'USD') }}'
+        )
+
+),
+
+-- every candidate price of an owner: rank orders the rules (lowest wins);
+-- the owner's own list ranks 20 for a customer (its price list) and 40 for a
+-- price list or channel (there it is the list price, below promotions)
+contract_candidates as (
+
+    select
+        owners.owner_type,
+        owners.owner_key,
+        contracts.sku,
+        owners.currency,
+        10 as rule_rank,
+        'CONTRACT ' || contracts.customer_code as rule_reference,
+        contracts.rule_source,
+        contracts.min_quantity,
+        coalesce(contracts.valid_from, '-infinity'::timestamptz) as valid_from,
+        coalesce(contracts.valid_to, 'infinity'::timestamptz) as valid_to,
+        contracts.price,
+        null::numeric as discount_percent
+    from owners
+    inner join contracts
+        on contracts.customer_code = owners.owner_key
+        and coalesce(contracts.currency, owners.currency) = owners.currency
+    where owners.owner_type = 'customer'
+
+),
+
+price_list_candidates as (
+
+    select
+        owners.owner_type,
+        owners.owner_key,
+        price_list_lines.sku,
+        owners.currency,
+        case when owners.owner_type = 'customer' then 20 else 40 end as rule_rank,
+        price_list_lines.price_list_code as rule_reference,
+        'erp' as rule_source,
+        price_list_lines.min_quantity,
+        '-infinity'::timestamptz as valid_from,
+        'infinity'::timestamptz as valid_to,
+        price_list_lines.price,
+        null::numeric as discount_percent
+    from owners
+    inner join price_list_lines on price_list_lines.price_list_id = owners.price_list_id
+
+),
+
+promotion_candidates as (
+
+    select
+        owners.owner_type,
+        owners.owner_key,
+        promotions.sku,
+        owners.currency,
+        30 as rule_rank,
+        promotions.promotion_code as rule_reference,
+        'planning' as rule_source,
+        greatest(promotions.min_quantity, 1) as min_quantity,
+        promotions.valid_from,
+        promotions.valid_to,
+        null::numeric as price,
+        promotions.discount_percent
+    from owners
+    inner join promotions on promotions.channel = owners.channel
+    where owners.owner_type in ('customer', 'channel')
+
+),
+
+list_price_candidates as (
+
+    select
+        owners.owner_type,
+        owners.owner_key,
+        list_prices.sku,
+        owners.currency,
+        50 as rule_rank,
+        list_prices.rule_reference,
+        list_prices.rule_source,
+        list_prices.min_quantity,
+        '-infinity'::timestamptz as valid_from,
+        'infinity'::timestamptz as valid_to,
+        list_prices.price,
+        null::numeric as discount_percent
+    from owners
+    inner join list_prices on list_prices.currency = owners.currency
+
+),
+
+candidates as (
+
+    select * from contract_candidates
+    union all
+    select * from price_list_candidates
+    union all
+    select * from promotion_candidates
+    union all
+    select * from list_price_candidates
+
+),
+
+-- validity windows: cut each owner x SKU x currency timeline at every date a
+-- candidate starts or ends; inside a window the set of valid rules is fixed
+boundaries as (
+
+    select owner_type, owner_key, sku, currency, '-infinity'::timestamptz as window_from
+    from candidates
+    union
+    select owner_type, owner_key, sku, currency, valid_from
+    from candidates
+    union
+    select owner_type, owner_key, sku, currency, valid_to
+    from candidates
+    where valid_to <> 'infinity'::timestamptz
+
+),
+
+windows as (
+
+    select
+        owner_type,
+        owner_key,
+        sku,
+        currency,
+        window_from,
+        coalesce(
+            lead(window_from) over (
+                partition by owner_type, owner_key, sku, currency order by window_from
+            ),
+            'infinity'::timestamptz
+        ) as window_to
+    from boundaries
+
+),
+
+valid_candidates as (
+
+    select
+        windows.window_from,
+        windows.window_to,
+        candidates.*
+    from windows
+    inner join candidates
+        on candidates.owner_type = windows.owner_type
+        and candidates.owner_key = windows.owner_key
+        and candidates.sku = windows.sku
+        and candidates.currency = windows.currency
+        and candidates.valid_from <= windows.window_from
+        and candidates.valid_to >= windows.window_to
+
+),
+
+-- quantity breaks: every min_quantity of a rule valid in the window
+breaks as (
+
+    select distinct
+        owner_type,
+        owner_key,
+        sku,
+        currency,
+        window_from,
+        window_to,
+        min_quantity as quantity
+    from valid_candidates
+
+),
+
+-- per break and rule: the line with the highest min_quantity not above the
+-- break (per promotion and reference, so two promotions compete below)
+applicable as (
+
+    select
+        breaks.quantity,
+        valid_candidates.*,
+        row_number() over (
+            partition by
+                breaks.owner_type, breaks.owner_key, breaks.sku, breaks.currency,
+                breaks.window_from, breaks.quantity, valid_candidates.rule_rank,
+                case when valid_candidates.rule_rank = 30 then valid_candidates.rule_reference end
+            order by valid_candidates.min_quantity desc, valid_candidates.price asc nulls last
+        ) as break_rank
+    from breaks
+    inner join valid_candidates
+        on valid_candidates.owner_type = breaks.owner_type
+        and valid_candidates.owner_key = breaks.owner_key
+        and valid_candidates.sku = breaks.sku
+        and valid_candidates.currency = breaks.currency
+        and valid_candidates.window_from = breaks.window_from
+        and valid_candidates.min_quantity <= breaks.quantity
+
+),
+
+applicable_lines as (
+
+    select * from applicable where break_rank = 1
+
+),
+
+list_price_at_break as (
+
+    select
+        owner_type,
+        owner_key,
+        sku,
+        currency,
+        window_from,
+        quantity,
+        {{ round_money('price', 'currency') }} as list_price
+    from applicable_lines
+    where rule_rank = 50
+
+),
+
+-- a promotion discounts the list price; the deepest valid discount wins
+priced as (
+
+    select
+        applicable_lines.owner_type,
+        applicable_lines.owner_key,
+        applicable_lines.sku,
+        applicable_lines.currency,
+        applicable_lines.window_from,
+        applicable_lines.window_to,
+        applicable_lines.quantity,
+        applicable_lines.rule_rank,
+        applicable_lines.rule_reference,
+        applicable_lines.rule_source,
+        applicable_lines.discount_percent,
+        list_price_at_break.list_price,
+        case
+            when applicable_lines.rule_rank = 30
+                then {{ round_money(
+                    'list_price_at_break.list_price * (100 - applicable_lines.discount_percent) / 100',
+                    'applicable_lines.currency'
+                ) }}
+            else {{ round_money('applicable_lines.price', 'applicable_lines.currency') }}
+        end as unit_price
+    from applicable_lines
+    left join list_price_at_break
+        on list_price_at_break.owner_type = applicable_lines.owner_type
+        and list_price_at_break.owner_key = applicable_lines.owner_key
+        and list_price_at_break.sku = applicable_lines.sku
+        and list_price_at_break.currency = applicable_lines.currency
+        and list_price_at_break.window_from = applicable_lines.window_from
+        and list_price_at_break.quantity = applicable_lines.quantity
+
+),
+
+winners as (
+
+    select
+        priced.*,
+        row_number() over (
+            partition by owner_type, owner_key, sku, currency, window_from, quantity
+            order by
+                rule_rank,
+                discount_percent desc nulls last,
+                rule_reference
+        ) as winner_rank
+    from priced
+    where unit_price is not null
+
+),
+
+-- each break's upper bound, so a reader can look a quantity up
+bounded as (
+
+    select
+        winners.*,
+        lead(quantity) over (
+            partition by owner_type, owner_key, sku, currency, window_from order by quantity
+        ) - 1 as max_quantity
+    from winners
+    where winner_rank = 1
+
+),
+
+final as (
+
+    select
+        bounded.owner_type,
+        bounded.owner_key,
+        owners.price_list_code as owner_price_list_code,
+        bounded.sku,
+        bounded.currency,
+        bounded.quantity as min_quantity,
+        bounded.max_quantity,
+        nullif(bounded.window_from, '-infinity'::timestamptz) as valid_from,
+        nullif(bounded.window_to, 'infinity'::timestamptz) as valid_to,
+        (
+            bounded.window_from <= {{ as_of() }}
+            and {{ as_of() }} < bounded.window_to
+        ) as is_current,
+        bounded.unit_price,
+        case_packs.case_pack,
+        case
+            when case_packs.case_pack > 1 then bounded.unit_price * case_packs.case_pack
+        end as case_price,
+        case bounded.rule_rank
+            when 10 then 'contract'
+            when 20 then 'customer_price_list'
+            when 30 then 'promotion'
+            else 'list_price'
+        end as rule,
+        bounded.rule_reference,
+        bounded.rule_source,
+        bounded.discount_percent,
+        bounded.list_price
+    from bounded
+    inner join owners
+        on owners.owner_type = bounded.owner_type
+        and owners.owner_key = bounded.owner_key
+    left join case_packs on case_packs.sku = bounded.sku
+
+)
+
+select * from final
