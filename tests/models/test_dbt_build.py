@@ -4,6 +4,8 @@ publish model and every dbt test green, and the staging and core figures equal t
 from __future__ import annotations
 
 import psycopg
+import pytest
+from sqlalchemy.engine import make_url
 
 from tests.models.conftest import DBT_LAYERS, LandedWorld
 
@@ -84,3 +86,27 @@ def test_dbt_build_is_green_on_the_sandbox_world(clean_world: LandedWorld) -> No
             )
             assert got == expected, location
         assert one("select count(*) from core.location where erp_warehouse_id is not null") == 3
+
+
+def test_the_analyst_reads_the_built_core_and_marts_and_nothing_else(
+    clean_world: LandedWorld, pg_cluster
+) -> None:
+    from dagster_project.hub import settings
+
+    analyst = settings.with_database(pg_cluster.analyst_url, make_url(clean_world.hub).database)
+    with psycopg.connect(analyst, autocommit=True) as conn:
+        for table in (
+            'core."order"',
+            "core.inventory_position",
+            "marts.sellable_inventory",
+            "marts.customer_prices",
+            "marts.order_routing",
+        ):
+            assert conn.execute(f"select count(*) from {table}").fetchone()[0] > 0, table  # noqa: S608
+        for table in (
+            "publish.storefront_inventory",
+            "staging.stg_shopify__orders",
+            "raw.tryton__items",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select 1 from {table} limit 1")  # noqa: S608
