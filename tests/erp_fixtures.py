@@ -99,3 +99,62 @@ def seed_report(erp: RunningErp, world: World) -> dict[str, Any]:
 def client(erp: RunningErp, seed_report: dict[str, Any]) -> Iterator[TrytonClient]:
     with TrytonClient(erp.credentials) as c:
         yield c
+
+
+DISCREPANCIES_DATABASE = "erp_test_discrepancies"
+
+
+def _seed(erp: RunningErp, *args: str) -> dict[str, Any]:
+    """Run ``python -m sandbox.erp_seed`` against ``erp``; its JSON report."""
+    env = dict(os.environ)
+    env.update(
+        {ENV_URL: erp.info.url, ENV_USER: erp.info.user, ENV_PASSWORD: erp.credentials.password}
+    )
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox.erp_seed",
+            "--seed",
+            str(SEED),
+            "--skus",
+            str(SKUS),
+            "--quiet",
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+@pytest.fixture(scope="session")
+def erp_discrepancies(erp: RunningErp, state_dir: Path) -> Iterator[RunningErp]:
+    """A second trytond on another clone of the session's template, seeded with the
+    ``discrepancies`` scenario of :data:`SEED` (what reconciliation must find).
+
+    It shares the first server's generated secrets (the cluster has one ``tryton``
+    role: a second password would lock the first server out) and its template."""
+    shared = read_env_file(erp.server.env_path)
+    second = state_dir / "erp_discrepancies"
+    second.mkdir(parents=True, exist_ok=True)
+    server = ErpServer(erp.server.admin_url, database=DISCREPANCIES_DATABASE, state=second)
+    server._write_env(  # noqa: SLF001 - the same secrets, another database
+        {k: v for k, v in shared.items() if k in (ENV_ROLE_PASSWORD, ENV_PASSWORD, ENV_USER)}
+    )
+    saved = {k: os.environ.pop(k, None) for k in ERP_VARS}
+    try:
+        info = server.up()
+        values = read_env_file(server.env_path)
+        creds = TrytonCredentials(info.url, info.user, values[ENV_PASSWORD])
+        running = RunningErp(server, info, creds, dict(server.timings))
+        _seed(running, "--scenario", "discrepancies")
+        yield running
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is not None:
+                os.environ[key] = value

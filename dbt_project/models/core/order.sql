@@ -63,6 +63,8 @@ final as (
         keyed_orders.total_tax,
         keyed_orders.total_shipping,
         keyed_orders.total_price,
+        keyed_orders.presentment_currency,
+        keyed_orders.presentment_total_price,
         keyed_orders.total_outstanding,
         keyed_orders.line_item_count,
         keyed_orders.shipping_country_code,
@@ -74,7 +76,10 @@ final as (
         sales.sale_id as erp_sale_id,
         sales.sale_number as erp_sale_number,
         sales.state as erp_sale_state,
+        sales.shipment_state as erp_shipment_state,
+        sales.invoice_state as erp_invoice_state,
         sales.total_amount as erp_total_amount,
+        sales.currency_code as erp_currency,
         coalesce(sales_by_reference.erp_sale_count, 0)::integer as erp_sale_count
     from keyed_orders
     left join customers

@@ -23,11 +23,15 @@ final as (
         order_lines.sku,
         order_lines.variant_id,
         order_lines.title,
+        order_lines.variant_title,
+        coalesce(substring(order_lines.variant_title from 'Case of ([0-9]+)')::integer, 1)
+            as units_per_selling_unit,
         order_lines.quantity,
         order_lines.current_quantity,
         order_lines.fulfillable_quantity,
         order_lines.fulfillment_status,
         order_lines.price as unit_price,
+        order_lines.presentment_price as presentment_unit_price,
         order_lines.total_discount,
         order_lines.price * order_lines.quantity - coalesce(order_lines.total_discount, 0)
             as line_amount,

@@ -29,6 +29,9 @@ final as (
         (line->>'fulfillable_quantity')::integer as fulfillable_quantity,
         line->>'fulfillment_status' as fulfillment_status,
         (line->>'price')::numeric as price,
+        coalesce(
+            (line#>>'{price_set,presentment_money,amount}')::numeric, (line->>'price')::numeric
+        ) as presentment_price,
         (line->>'total_discount')::numeric as total_discount,
         (line->>'requires_shipping')::boolean as requires_shipping,
         (header->>'updated_at')::timestamptz as order_updated_at,

@@ -29,6 +29,11 @@ final as (
         (payload->>'total_tax')::numeric as total_tax,
         (payload#>>'{total_shipping_price_set,shop_money,amount}')::numeric as total_shipping,
         (payload->>'total_price')::numeric as total_price,
+        coalesce(payload->>'presentment_currency', payload->>'currency') as presentment_currency,
+        coalesce(
+            (payload#>>'{total_price_set,presentment_money,amount}')::numeric,
+            (payload->>'total_price')::numeric
+        ) as presentment_total_price,
         (payload->>'total_outstanding')::numeric as total_outstanding,
         payload#>>'{shipping_address,country_code}' as shipping_country_code,
         payload#>>'{shipping_address,province_code}' as shipping_province_code,

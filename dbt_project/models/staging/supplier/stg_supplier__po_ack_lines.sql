@@ -21,6 +21,7 @@ final as (
         header#>>'{document,po_number}' as po_number,
         line->>'line_id' as line_id,
         {{ x12_item_id('line', 'SK') }} as sku,
+        {{ x12_item_id('line', 'VP') }} as supplier_part,
         line->>'unit' as unit,
         (line#>>'{quantity,value}')::numeric as quantity_ordered,
         (line#>>'{unit_price,value}')::numeric as unit_price,

@@ -16,6 +16,10 @@ final as (
         payload#>>'{key,interchange_control}' as interchange_control,
         payload#>>'{document,shipment_id}' as shipment_id,
         (payload#>>'{document,date,value}')::date as ship_date,
+        (
+            (payload#>>'{document,date,value}')::date
+            + coalesce(to_timestamp(payload#>>'{document,time}', 'HH24MI')::time, time '00:00')
+        ) at time zone 'UTC' as shipped_at,
         payload#>>'{document,items,0,po_number}' as po_number,
         jsonb_array_length(payload#>'{document,items}') as item_count,
         (select sum((i#>>'{quantity,value}')::numeric) from jsonb_array_elements(payload#>'{document,items}') as i) as quantity,

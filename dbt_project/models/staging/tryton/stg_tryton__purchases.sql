@@ -20,6 +20,7 @@ final as (
         (payload->>'purchase_date')::date as purchase_date,
         (payload->>'delivery_date')::date as delivery_date,
         (payload->>'warehouse')::bigint as warehouse_id,
+        (payload->>'currency')::bigint as currency_id,
         (payload->>'payment_term')::bigint as payment_term_id,
         (payload->>'untaxed_amount')::numeric as untaxed_amount,
         (payload->>'tax_amount')::numeric as tax_amount,

@@ -19,6 +19,7 @@ final as (
         payload->>'shipment_state' as shipment_state,
         (payload->>'sale_date')::date as sale_date,
         (payload->>'warehouse')::bigint as warehouse_id,
+        (payload->>'currency')::bigint as currency_id,
         payload#>>'{"currency.",code}' as currency_code,
         (payload->>'price_list')::bigint as price_list_id,
         (payload->>'payment_term')::bigint as payment_term_id,

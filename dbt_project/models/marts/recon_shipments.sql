@@ -1,0 +1,128 @@
+with
+
+shipments as (
+
+    select * from {{ ref('shipment') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('order') }}
+
+),
+
+invoices as (
+
+    select * from {{ ref('invoice') }}
+
+),
+
+shipment_sales as (
+
+    select
+        shipments.*,
+        orders.erp_sale_id,
+        orders.erp_sale_number,
+        orders.erp_shipment_state,
+        orders.erp_invoice_state,
+        coalesce(orders.erp_shipment_state = 'sent', false) as is_posted,
+        coalesce(
+            orders.erp_invoice_state in ('awaiting payment', 'partially paid', 'paid'), false
+        ) as is_invoiced
+    from shipments
+    left join orders on orders.order_key = shipments.order_key
+
+),
+
+-- The ERP's posting horizon: the latest confirmation the ERP has posted. One
+-- shipped before it and still unposted is a gap; one after it is still in the
+-- hub's posting queue.
+posting_horizon as (
+
+    select max(shipped_at) as posted_until
+    from shipment_sales
+    where is_posted
+
+),
+
+-- Customer invoicing is checked only where the ERP invoices sales at all: an
+-- ERP with no customer invoice (none seeded, invoicing done elsewhere) would
+-- otherwise flag every shipment older than the invoicing SLA.
+erp_invoicing as (
+
+    select count(*) > 0 as is_in_use
+    from invoices
+    where source = 'erp'
+      and invoice_type = 'out'
+
+),
+
+not_posted as (
+
+    select
+        shipment_sales.system,
+        shipment_sales.shipment_id,
+        'not_posted'::text as discrepancy,
+        {{ var('recon_sla_hours')['shipments_post'] }} as sla_hours,
+        case
+            when shipment_sales.erp_sale_id is null then 'no ERP sale'
+            else 'shipment ' || shipment_sales.erp_shipment_state
+        end as erp_value
+    from shipment_sales
+    cross join posting_horizon
+    where not shipment_sales.is_posted
+      and shipment_sales.shipped_at < posting_horizon.posted_until
+
+),
+
+not_invoiced as (
+
+    select
+        shipment_sales.system,
+        shipment_sales.shipment_id,
+        'not_invoiced'::text as discrepancy,
+        {{ var('recon_sla_hours')['shipments_invoice'] }} as sla_hours,
+        'invoice ' || shipment_sales.erp_invoice_state as erp_value
+    from shipment_sales
+    cross join erp_invoicing
+    where erp_invoicing.is_in_use
+      and shipment_sales.is_posted
+      and not shipment_sales.is_invoiced
+
+),
+
+discrepancies as (
+
+    select * from not_posted
+    union all
+    select * from not_invoiced
+
+),
+
+final as (
+
+    select
+        shipment_sales.shipment_id,
+        discrepancies.discrepancy,
+        shipment_sales.source,
+        shipment_sales.system as shipment_system,
+        shipment_sales.location,
+        shipment_sales.order_ref,
+        shipment_sales.order_key,
+        'tryton'::text as erp_system,
+        'shipped ' || to_char(shipment_sales.shipped_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI')
+            as shipment_value,
+        discrepancies.erp_value,
+        shipment_sales.erp_sale_number,
+        shipment_sales.units_shipped,
+        shipment_sales.shipped_at as since,
+        {{ recon_sla_columns('shipment_sales.shipped_at', 'discrepancies.sla_hours') }}
+    from discrepancies
+    inner join shipment_sales
+        on shipment_sales.system = discrepancies.system
+        and shipment_sales.shipment_id = discrepancies.shipment_id
+
+)
+
+select * from final
