@@ -49,12 +49,19 @@ class LandedWorld:
     def keys(self, *layers: str) -> list[dg.AssetKey]:
         return [k for k in self.definitions.resolve_all_asset_keys() if k.path[0] in layers]
 
-    def rebuild(self, *names: str) -> Any:
-        """Rebuild the dbt models named (``marts/sellable_inventory`` ...)."""
+    def rebuild(self, *names: str, env: dict[str, str] | None = None) -> Any:
+        """Rebuild the dbt models named (``marts/sellable_inventory`` ...), with ``env`` added."""
         keys = [dg.AssetKey(name.split("/")) for name in names]
-        result = run(self.definitions, self.hub, self.env, keys)
+        result = run(self.definitions, self.hub, {**self.env, **(env or {})}, keys)
         assert result.success, [e.step_key for e in result.all_events if e.is_step_failure]
         return result
+
+
+@pytest.fixture
+def hub(scratch_db: str) -> str:
+    """A fresh, migrated hub database of its own (dropped afterwards)."""
+    apply_migrations(scratch_db)
+    return scratch_db
 
 
 @pytest.fixture(scope="session")

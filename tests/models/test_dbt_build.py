@@ -23,8 +23,27 @@ CORE_MODELS = {
     "return",
     "supplier_commitment",
 }
-MARTS = {"sellable_inventory", "order_routing"}
-PUBLISH = {"storefront_inventory", "warehouse_releases"}
+MARTS = {
+    "sellable_inventory",
+    "customer_prices",
+    "order_routing",
+    "recon_orders",
+    "recon_shipments",
+    "recon_shipments_by_warehouse",
+    "recon_inventory",
+    "recon_prices",
+    "recon_availability",
+    "recon_supplier",
+    "recon_returns",
+}
+PUBLISH = {
+    "storefront_inventory",
+    "storefront_prices",
+    "storefront_fulfillments",
+    "erp_sales_orders",
+    "warehouse_releases",
+    "supplier_purchase_orders",
+}
 
 
 def test_dbt_build_is_green_on_the_sandbox_world(clean_world: LandedWorld) -> None:

@@ -5,7 +5,7 @@ planted discrepancy of the truth appears in its recon view, with the values of
 both sides. On the clean world no recon row breaches its SLA: the clean world has
 no discrepancy, and what the views may still show are problems that are not late
 yet (a supplier receipt whose goods are due but not yet received inside the SLA,
-say). Ages are measured at the sandbox clock (DISTROHUB_RECON_AS_OF), so they do
+say). Ages are measured at the sandbox clock (DISTROHUB_AS_OF), so they do
 not depend on when the test runs.
 """
 
@@ -20,7 +20,7 @@ from dagster_project.definitions import defs
 from sandbox.testing import running_sandbox
 from tests.erp_fixtures import SEED, SKUS
 from tests.ingest.test_sandbox_ingest import erp_env
-from tests.models.test_dbt_build import hub, run  # noqa: F401 - the hub fixture
+from tests.models.conftest import LandedWorld, run
 
 # The ERP is seeded with sandbox.erp_seed's default of 3 days; the sandbox must run the
 # same world (its purchase orders and history depend on the number of days).
@@ -55,14 +55,14 @@ def recon_keys(definitions: dg.Definitions) -> list[dg.AssetKey]:
     return wanted
 
 
-def build_world(hub: str, erp, **sandbox_args) -> tuple[dict, str]:  # noqa: F811
+def build_world(hub: str, erp, **sandbox_args) -> tuple[dict, str]:
     """Land a sandbox world and build the recon marts at its clock; (truth, as_of)."""
     definitions = defs()
     keys = recon_keys(definitions)
     raw = [k for k in keys if k.path[0] == "raw"]
     with running_sandbox(seed=SEED, skus=SKUS, **sandbox_args) as sb:
         as_of = sb.control.status()["now"]
-        env = {**sb.env, **erp_env(erp), "DISTROHUB_RECON_AS_OF": as_of}
+        env = {**sb.env, **erp_env(erp), "DISTROHUB_AS_OF": as_of}
         landed = run(definitions, hub, env, raw)
         assert landed.success
         truth = sb.control.truth(["discrepancies"])
@@ -85,7 +85,7 @@ def rows(conn: psycopg.Connection, view: str) -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def test_every_planted_discrepancy_is_in_its_recon_view(hub, erp_discrepancies) -> None:  # noqa: F811
+def test_every_planted_discrepancy_is_in_its_recon_view(hub, erp_discrepancies) -> None:
     truth, as_of = build_world(hub, erp_discrepancies, days=DAYS, scenario="discrepancies")
     planted = truth["discrepancies"]
     assert {d["kind"] for d in planted} == set(VIEW_OF_KIND)
@@ -156,9 +156,11 @@ def test_every_planted_discrepancy_is_in_its_recon_view(hub, erp_discrepancies) 
         assert detected_at.isoformat().replace("+00:00", "Z") == as_of
 
 
-def test_clean_world_breaches_no_sla(hub, erp, seed_report) -> None:  # noqa: F811
-    build_world(hub, erp, days=DAYS)
-    with psycopg.connect(hub) as conn:
+def test_clean_world_breaches_no_sla(clean_world: LandedWorld) -> None:
+    # the shared clean world, its recon views rebuilt at the sandbox clock
+    as_of = clean_world.sandbox.control.status()["now"]
+    clean_world.rebuild(*(f"marts/{view}" for view in RECON_VIEWS), env={"DISTROHUB_AS_OF": as_of})
+    with psycopg.connect(clean_world.hub) as conn:
         for view in RECON_VIEWS:
             found = rows(conn, view)
             print(f"\n{view}: {len(found)} rows")

@@ -325,8 +325,8 @@ final as (
         compared.erp_book_quantity - compared.expected_book_quantity as difference,
         trim_scale(compared.physical_quantity)::text as physical_value,
         trim_scale(compared.erp_book_quantity)::text as erp_value,
-        coalesce(compared.counted_at, {{ recon_now() }}) as since,
-        {{ recon_sla_columns('coalesce(compared.counted_at, ' ~ recon_now() ~ ')', var('recon_sla_hours')['inventory']) }}
+        coalesce(compared.counted_at, {{ as_of() }}) as since,
+        {{ recon_sla_columns('coalesce(compared.counted_at, ' ~ as_of() ~ ')', var('recon_sla_hours')['inventory']) }}
     from compared
     left join locations on locations.location_code = compared.location
     where compared.erp_book_quantity <> compared.expected_book_quantity

@@ -33,7 +33,7 @@ missing_in_erp as (
       and orders.erp_sale_count = 0
       and orders.created_at < erp_horizon.erp_horizon_at
       and orders.created_at
-          <= {{ recon_now() }} - interval '{{ var("recon_order_grace_minutes") }} minutes'
+          <= {{ as_of() }} - interval '{{ var("recon_order_grace_minutes") }} minutes'
 
 ),
 

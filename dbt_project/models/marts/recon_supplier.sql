@@ -145,7 +145,7 @@ asn_missing as (
     where ack_date is not null
       and asn_shipped_at is null
       and delivery_date is not null
-      and delivery_date::timestamptz - {{ transit }} <= {{ recon_now() }}
+      and delivery_date::timestamptz - {{ transit }} <= {{ as_of() }}
 
 ),
 
@@ -166,7 +166,7 @@ receipt_missing as (
     where asn_shipped_at is not null
       and received_at is null
       and location_kind = 'dc'
-      and asn_shipped_at + {{ transit }} <= {{ recon_now() }}
+      and asn_shipped_at + {{ transit }} <= {{ as_of() }}
 
 ),
 
