@@ -3,11 +3,12 @@ publish model and every dbt test green, and the staging and core figures equal t
 
 from __future__ import annotations
 
+import dagster as dg
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.models.conftest import DBT_LAYERS, LandedWorld
+from tests.models.conftest import DBT_LAYERS, LandedWorld, run
 
 CORE_MODELS = {
     "item",
@@ -129,3 +130,30 @@ def test_the_analyst_reads_the_built_core_and_marts_and_nothing_else(
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select 1 from {table} limit 1")  # noqa: S608
+
+
+def test_core_order_is_incremental(clean_world: LandedWorld) -> None:
+    """A changed storefront order, re-landed, is the only row a rebuild of core.order touches."""
+    with psycopg.connect(clean_world.hub, autocommit=True) as conn:
+        (before,) = conn.execute('select max(built_at) from core."order"').fetchone()
+        order = conn.execute(
+            """select order_key, order_number, updated_at from core."order"
+               where channel = 'D2C' and not is_cancelled order by order_number limit 1"""
+        ).fetchone()
+        clean_world.sandbox.control.change_order("D2C", order[1], "note")
+        landed = run(
+            clean_world.definitions,
+            clean_world.hub,
+            clean_world.env,
+            [dg.AssetKey(["raw", "shopify_d2c__orders"])],
+        )
+        assert landed.success
+        clean_world.rebuild("core/order")
+        rebuilt = conn.execute(
+            'select order_key, updated_at from core."order" where built_at > %s', (before,)
+        ).fetchall()
+        assert [key for key, _ in rebuilt] == [order[0]]
+        assert rebuilt[0][1] > order[2]
+        assert conn.execute('select count(*) from core."order"').fetchone()[0] == len(
+            clean_world.sandbox.control.truth(["orders"])["orders"]
+        )

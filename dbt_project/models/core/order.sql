@@ -1,3 +1,16 @@
+-- Incremental: orders grow without bound. A run re-reads only the orders whose storefront
+-- record or ERP sales changed (their hub load time is newer than the newest this table has
+-- seen) and merges them on order_key; `dbt build --full-refresh` rebuilds it whole (needed
+-- after a change of a customer's link alone, which carries no load time of its own).
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_key',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 with
 
 orders as (
@@ -33,7 +46,8 @@ sales_by_reference as (
     select
         reference,
         min(sale_id) as erp_sale_id,
-        count(*) as erp_sale_count
+        count(*) as erp_sale_count,
+        max(loaded_at) as sales_loaded_at
     from sales
     where reference is not null
     group by reference
@@ -80,13 +94,21 @@ final as (
         sales.invoice_state as erp_invoice_state,
         sales.total_amount as erp_total_amount,
         sales.currency_code as erp_currency,
-        coalesce(sales_by_reference.erp_sale_count, 0)::integer as erp_sale_count
+        coalesce(sales_by_reference.erp_sale_count, 0)::integer as erp_sale_count,
+        greatest(keyed_orders.loaded_at, sales_by_reference.sales_loaded_at) as source_loaded_at,
+        now() as built_at
     from keyed_orders
     left join customers
         on customers.storefront_system = keyed_orders.system
         and customers.storefront_customer_id = keyed_orders.customer_id
     left join sales_by_reference on sales_by_reference.reference = keyed_orders.order_key
     left join sales on sales.sale_id = sales_by_reference.erp_sale_id
+    {#- a table built before the watermark existed is merged whole once (and gains the column) #}
+    {% if is_incremental()
+        and 'source_loaded_at' in (adapter.get_columns_in_relation(this) | map(attribute='name')) %}
+    where greatest(keyed_orders.loaded_at, sales_by_reference.sales_loaded_at)
+        > (select coalesce(max(source_loaded_at), '-infinity') from {{ this }})
+    {% endif %}
 
 )
 
