@@ -167,9 +167,13 @@ def test_clean_world_breaches_no_sla(clean_world: LandedWorld) -> None:
             for row in found:
                 print("  ", {k: str(v) for k, v in row.items() if v is not None})
             assert [r for r in found if r["sla_status"] == "breached"] == [], view
-        # the order, shipment, inventory and invoice checks find nothing at all
+        # the order, shipment, inventory and return checks find nothing at all, except
+        # shipments not invoiced yet: the world never invoices, so the invoicing check only
+        # runs once the ERP holds a customer invoice, which other tests of the session create
+        # in the shared ERP; inside its 24 h SLA such a row is not late
         for view in ("recon_orders", "recon_shipments", "recon_inventory", "recon_returns"):
-            assert rows(conn, view) == [], view
+            found = [r for r in rows(conn, view) if r["discrepancy"] != "not_invoiced"]
+            assert found == [], view
         (invoice_mismatches,) = conn.execute(
             "select count(*) from marts.recon_supplier where discrepancy = 'invoice_mismatch'"
         ).fetchone()
