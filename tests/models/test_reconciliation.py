@@ -161,16 +161,17 @@ def test_clean_world_breaches_no_sla(clean_world: LandedWorld) -> None:
     as_of = clean_world.sandbox.control.status()["now"]
     clean_world.rebuild(*(f"marts/{view}" for view in RECON_VIEWS), env={"DISTROHUB_AS_OF": as_of})
     with psycopg.connect(clean_world.hub) as conn:
+        # The world never invoices its customers, so the invoicing check runs only once the
+        # ERP holds a customer invoice; sales orders that tests/erp confirm in the session's
+        # shared ERP create some, and then every shipped order is rightly "not invoiced".
+        # Those rows say nothing about the clean world and are left out here.
         for view in RECON_VIEWS:
-            found = rows(conn, view)
+            found = [r for r in rows(conn, view) if r.get("discrepancy") != "not_invoiced"]
             print(f"\n{view}: {len(found)} rows")
             for row in found:
                 print("  ", {k: str(v) for k, v in row.items() if v is not None})
             assert [r for r in found if r["sla_status"] == "breached"] == [], view
-        # the order, shipment, inventory and return checks find nothing at all, except
-        # shipments not invoiced yet: the world never invoices, so the invoicing check only
-        # runs once the ERP holds a customer invoice, which other tests of the session create
-        # in the shared ERP; inside its 24 h SLA such a row is not late
+        # the order, shipment, inventory and return checks find nothing else at all
         for view in ("recon_orders", "recon_shipments", "recon_inventory", "recon_returns"):
             found = [r for r in rows(conn, view) if r["discrepancy"] != "not_invoiced"]
             assert found == [], view
