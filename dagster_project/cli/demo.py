@@ -187,4 +187,7 @@ def stop() -> None:
 
 def run_plugin(*args: str) -> subprocess.CompletedProcess:
     """Run another distrohub sub-command in its own process (keeps plugins decoupled)."""
-    return subprocess.run([sys.executable, "-m", "dagster_project.cli.main", *args])
+    return subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli.main", *args],
+        env=settings.operator_environment(),
+    )

@@ -149,6 +149,9 @@ def up(
         f"[green]ERP {verb}[/] at {info.url} (user {info.user!r}, pid {info.pid}; {steps}); "
         f"credentials in {env_file()}"
     )
+    # a restarted trytond may listen on another port: refresh what this process loaded from
+    # the old generated file (an operator's own settings still win)
+    settings.load_generated_environment()
     if seed is not None:
         _run_seed(WorldArgs(seed=seed, **world))
     console.print(f"done in {time.monotonic() - started:.1f} s")

@@ -82,15 +82,32 @@ def write_env_file(path: Path, values: dict[str, str], header: str) -> None:
 GENERATED_ENV_FILES = ("credentials.env", "erp/erp.env", "sandbox/systems.env")
 
 
+#: what load_generated_environment put into os.environ (so a reload can refresh exactly those)
+_GENERATED: dict[str, str] = {}
+
+
 def load_generated_environment() -> None:
     """Put the local deployment's generated settings into ``os.environ``.
 
     Variables already set win: an operator's environment always overrides the
     generated defaults, which is how each system is pointed at a real instance.
+    Calling it again refreshes what an earlier call loaded (the files may have
+    been rewritten since, e.g. by `distrohub erp up` on a new port).
     """
     for name in GENERATED_ENV_FILES:
         for key, value in read_env_file(state_dir() / name).items():
-            os.environ.setdefault(key, value)
+            # a value this process loaded from a generated file before (a restarted trytond
+            # or sandbox may have moved to another port) gives way to the file's new one
+            if key not in os.environ or os.environ[key] == _GENERATED.get(key):
+                os.environ[key] = value
+                _GENERATED[key] = value
+
+
+def operator_environment() -> dict[str, str]:
+    """``os.environ`` without what :func:`load_generated_environment` put there: the
+    environment to start another ``distrohub`` command with, so it reads the generated
+    files itself (they may change under it) while an operator's settings still win."""
+    return {k: v for k, v in os.environ.items() if _GENERATED.get(k) != v}
 
 
 def is_external() -> bool:
