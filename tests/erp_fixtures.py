@@ -71,28 +71,7 @@ def world() -> World:
 @pytest.fixture(scope="session")
 def seed_report(erp: RunningErp, world: World) -> dict[str, Any]:
     """Seed the ERP through ``python -m sandbox.erp_seed``; its JSON report."""
-    env = dict(os.environ)
-    env.update(
-        {ENV_URL: erp.info.url, ENV_USER: erp.info.user, ENV_PASSWORD: erp.credentials.password}
-    )
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sandbox.erp_seed",
-            "--seed",
-            str(SEED),
-            "--skus",
-            str(SKUS),
-            "--quiet",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+    return _seed(erp)
 
 
 @pytest.fixture
