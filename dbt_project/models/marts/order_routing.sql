@@ -39,6 +39,12 @@ kit_components as (
 
 ),
 
+items as (
+
+    select * from {{ ref('int_inventory__items') }}
+
+),
+
 drop_ship_supply as (
 
     select * from {{ ref('int_inventory__drop_ship_supply') }}
@@ -52,14 +58,6 @@ free_stock as (
 
 ),
 
-kit_sizes as (
-
-    select kit_sku, count(*) as component_count
-    from kit_components
-    group by kit_sku
-
-),
-
 kit_free as (
 
     select
@@ -68,9 +66,10 @@ kit_free as (
         min(free_stock.free_quantity / kit_components.quantity) as free_quantity
     from kit_components
     inner join free_stock on free_stock.sku = kit_components.component_sku
-    inner join kit_sizes on kit_sizes.kit_sku = kit_components.kit_sku
-    group by kit_components.kit_sku, free_stock.location, kit_sizes.component_count
-    having count(*) = kit_sizes.component_count
+    inner join items on items.sku = kit_components.kit_sku
+    group by kit_components.kit_sku, free_stock.location, items.kit_component_count
+    -- a location missing a component cannot build the kit
+    having count(*) = items.kit_component_count
 
 ),
 

@@ -74,7 +74,7 @@ final as (
         greatest(compared.published_at, compared.live_updated_at) as detected_at,
         {{ recon_age_columns(
             'greatest(compared.published_at, compared.live_updated_at)',
-            var('recon_sla_hours', {}).get('availability', 1)
+            var('recon_sla_hours')['availability']
         ) }}
     from compared
     left join inventory_items

@@ -128,14 +128,6 @@ stocked as (
 
 ),
 
-kit_sizes as (
-
-    select kit_sku, count(*) as component_count
-    from kit_components
-    group by kit_sku
-
-),
-
 kits as (
 
     select
@@ -145,9 +137,10 @@ kits as (
         min(stocked.stock_read_at) as stock_read_at
     from kit_components
     inner join stocked on stocked.sku = kit_components.component_sku
-    inner join kit_sizes on kit_sizes.kit_sku = kit_components.kit_sku
-    group by kit_components.kit_sku, stocked.location, kit_sizes.component_count
-    having count(*) = kit_sizes.component_count
+    inner join items on items.sku = kit_components.kit_sku
+    group by kit_components.kit_sku, stocked.location, items.kit_component_count
+    -- a location missing a component cannot build the kit
+    having count(*) = items.kit_component_count
 
 ),
 

@@ -63,7 +63,7 @@ open_orders as (
 
 ),
 
-final as (
+sized as (
 
     select
         order_lines.order_line_key,
@@ -85,13 +85,7 @@ final as (
             when channels.selling_unit = 'CS' and coalesce(items.case_pack, 1) > 1
                 then items.case_pack
             else 1
-        end as unit_factor,
-        order_lines.fulfillable_quantity
-        * case
-            when channels.selling_unit = 'CS' and coalesce(items.case_pack, 1) > 1
-                then items.case_pack
-            else 1
-        end as base_quantity
+        end as unit_factor
     from open_orders
     inner join order_lines on order_lines.order_key = open_orders.order_key
     inner join channels on channels.channel = open_orders.channel
@@ -100,6 +94,13 @@ final as (
         on zones.country_code = open_orders.shipping_country_code
         and zones.region_code = open_orders.shipping_province_code
     where order_lines.fulfillable_quantity > 0
+
+),
+
+final as (
+
+    select sized.*, quantity * unit_factor as base_quantity
+    from sized
 
 )
 
