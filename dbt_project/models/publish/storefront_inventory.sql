@@ -58,6 +58,20 @@ final as (
         sellable.sku,
         sellable.location,
         sellable.published_quantity as available,
+        -- the most the location can supply the SKU for (the GX gate's bound on available): its
+        -- supply (a kit's limit, a drop-ship's supplier availability, else the sellable on-hand)
+        -- plus the incoming the channel may sell, in selling units
+        floor(
+            (
+                greatest(
+                    coalesce(
+                        sellable.kit_limit, sellable.drop_ship_available, sellable.sellable_on_hand, 0
+                    ),
+                    0
+                )
+                + coalesce(sellable.incoming_allowed, 0)
+            )::numeric / sellable.unit_factor
+        )::integer as supply_selling_units,
         sellable.selling_unit,
         sellable.freshness_action
     from sellable

@@ -79,6 +79,13 @@ final as (
                         else 1
                     end
         end as compare_at_price,
+        -- the channel's undiscounted list price for the variant's units (the GX gate's band)
+        channel_prices.list_price
+            * case
+                when listed_variants.selling_unit = 'CS' and channel_prices.case_pack > 1
+                    then channel_prices.case_pack
+                else 1
+            end as list_price,
         channel_prices.rule,
         channel_prices.rule_reference,
         channel_prices.rule_source,

@@ -1,0 +1,1 @@
+"""The publish gate's checks: GX suites, data versions, blast radius, freshness."""
