@@ -682,6 +682,7 @@ class SalesOrderRequest:
     ``party`` is the ERP party id (the hub maps the storefront customer);
     addresses default to the party's first address, the payment term to the
     party's customer payment term, the warehouse to the first warehouse.
+    ``currency`` is the ERP currency id of the sale (default: the company's).
     """
 
     reference: str
@@ -693,6 +694,7 @@ class SalesOrderRequest:
     shipment_address: int | None = None
     sale_date: dt.date | None = None
     description: str | None = None
+    currency: int | None = None
 
 
 class OutcomeStatus(StrEnum):
@@ -1220,6 +1222,8 @@ class _SalesBatch:
                 sale["sale_date"] = order.sale_date
             if order.description:
                 sale["description"] = order.description
+            if order.currency is not None:
+                sale["currency"] = order.currency
             values[order.reference] = sale
         return values
 

@@ -1,0 +1,80 @@
+"""Transports: one module per kind; :func:`open_transport` builds one for a declared system.
+
+The system's declaration (``defs.yaml``, read by
+:func:`dagster_project.ingest.registry.declared_systems`) names the variables
+holding its URL, folder and credentials; they are read here, when the
+transport is opened, so a missing one is a :class:`TransportConfigError`
+naming it before anything is sent.
+"""
+
+from __future__ import annotations
+
+from dagster_project.ingest.readers import ConfigurationError, SystemConfig
+from dagster_project.ingest.registry import declared_systems
+from dagster_project.publish.transports.base import (
+    Message,
+    Outcome,
+    Status,
+    Transport,
+    TransportConfigError,
+)
+
+KINDS = (
+    "shopify_inventory_levels",
+    "shopify_variant_prices",
+    "shopify_fulfillments",
+    "tryton_sales_orders",
+    "wms_releases",
+    "x12_940",
+    "x12_850",
+)
+
+__all__ = [
+    "KINDS",
+    "Message",
+    "Outcome",
+    "Status",
+    "Transport",
+    "TransportConfigError",
+    "open_transport",
+    "system_config",
+]
+
+
+def system_config(system: str) -> SystemConfig:
+    """The declared configuration of ``system``, or a config error naming it."""
+    systems = declared_systems()
+    if system not in systems:
+        raise TransportConfigError(
+            f"{system}: no such system is declared in dagster_project/defs (declared: "
+            f"{', '.join(sorted(systems))}); fix the message's system or declare it"
+        )
+    return systems[system][0]
+
+
+def open_transport(kind: str, system: str, *, hub_url: str | None = None) -> Transport:
+    """A transport of ``kind`` to ``system``. ``hub_url`` (X12 kinds only) is the hub
+    database for control numbers; default ``DISTROHUB_DATABASE_URL``."""
+    config = system_config(system)
+    try:
+        if kind in ("shopify_inventory_levels", "shopify_variant_prices", "shopify_fulfillments"):
+            from dagster_project.publish.transports import shopify
+
+            return shopify.open_shopify(kind, config)
+        if kind == "tryton_sales_orders":
+            from dagster_project.publish.transports.tryton import TrytonSalesOrders
+
+            return TrytonSalesOrders.from_config(config)
+        if kind == "wms_releases":
+            from dagster_project.publish.transports.wms import WmsReleases
+
+            return WmsReleases.from_config(config)
+        if kind in ("x12_940", "x12_850"):
+            from dagster_project.publish.transports.x12_files import X12FileTransport
+
+            return X12FileTransport.from_config(kind, config, hub_url=hub_url)
+    except ConfigurationError as exc:
+        raise TransportConfigError(str(exc)) from None
+    raise TransportConfigError(
+        f"{system}: unknown transport kind {kind!r}; use one of {', '.join(KINDS)}"
+    )
