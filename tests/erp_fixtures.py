@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,17 +111,18 @@ def _seed(erp: RunningErp, *args: str) -> dict[str, Any]:
     return json.loads(res.stdout)
 
 
-@pytest.fixture(scope="session")
-def erp_discrepancies(erp: RunningErp, state_dir: Path) -> Iterator[RunningErp]:
-    """A second trytond on another clone of the session's template, seeded with the
-    ``discrepancies`` scenario of :data:`SEED` (what reconciliation must find).
+@contextmanager
+def another_erp(
+    erp: RunningErp, state_dir: Path, database: str, *seed_args: str
+) -> Iterator[RunningErp]:
+    """Another trytond on another clone of the session's template, seeded with ``seed_args``.
 
     It shares the first server's generated secrets (the cluster has one ``tryton``
     role: a second password would lock the first server out) and its template."""
     shared = read_env_file(erp.server.env_path)
-    second = state_dir / "erp_discrepancies"
-    second.mkdir(parents=True, exist_ok=True)
-    server = ErpServer(erp.server.admin_url, database=DISCREPANCIES_DATABASE, state=second)
+    home = state_dir / database
+    home.mkdir(parents=True, exist_ok=True)
+    server = ErpServer(erp.server.admin_url, database=database, state=home)
     server._write_env(  # noqa: SLF001 - the same secrets, another database
         {k: v for k, v in shared.items() if k in (ENV_ROLE_PASSWORD, ENV_PASSWORD, ENV_USER)}
     )
@@ -130,10 +132,25 @@ def erp_discrepancies(erp: RunningErp, state_dir: Path) -> Iterator[RunningErp]:
         values = read_env_file(server.env_path)
         creds = TrytonCredentials(info.url, info.user, values[ENV_PASSWORD])
         running = RunningErp(server, info, creds, dict(server.timings))
-        _seed(running, "--scenario", "discrepancies")
+        _seed(running, *seed_args)
         yield running
     finally:
         server.stop()
         for key, value in saved.items():
             if value is not None:
                 os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def erp_discrepancies(erp: RunningErp, state_dir: Path) -> Iterator[RunningErp]:
+    """A second ERP seeded with the ``discrepancies`` scenario of :data:`SEED` (what
+    reconciliation must find)."""
+    with another_erp(erp, state_dir, DISCREPANCIES_DATABASE, "--scenario", "discrepancies") as e:
+        yield e
+
+
+@pytest.fixture(scope="session")
+def erp_publish(erp: RunningErp, state_dir: Path) -> Iterator[RunningErp]:
+    """A third ERP, seeded with the clean world, that the publish tests create orders in."""
+    with another_erp(erp, state_dir, "erp_publish") as e:
+        yield e

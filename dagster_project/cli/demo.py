@@ -116,6 +116,9 @@ def demo(seed: int, skus: int, orders_per_day: int, days: int, scenario: str) ->
         with log_path.open("w") as log, contextlib.redirect_stdout(log):
             ok, materialized, failures = materialize_all()
     console.print(summary_table(materialized))
+    deliveries = delivery_table(materialized)
+    if deliveries is not None:
+        console.print(deliveries)
     for failure in failures:
         err.print(f"[red]failed[/] {failure}")
     console.print(
@@ -134,6 +137,8 @@ def summary_table(materialized: list[tuple[str, dict]]) -> Table:
     per_system: dict[str, dict[str, int]] = {}
     others: list[str] = []
     for key, meta in materialized:
+        if key.startswith("deliver/"):
+            continue
         if not key.startswith("raw/"):
             others.append(key)
             continue
@@ -154,6 +159,34 @@ def summary_table(materialized: list[tuple[str, dict]]) -> Table:
         table.caption = "also materialized: " + ", ".join(
             f"{n} {layer}" if n > 1 else layer for layer, n in sorted(layers.items())
         )
+    return table
+
+
+DELIVERY_COUNTS = (
+    "records_added",
+    "records_changed",
+    "records_held",
+    "messages_enqueued",
+    "suppressed_loop",
+    "delivered",
+    "already_there",
+    "retry_scheduled",
+    "dead_letters",
+)
+
+
+def delivery_table(materialized: list[tuple[str, dict]]) -> Table | None:
+    """One row per publish target: what its gated delivery sent."""
+    rows = [(k.removeprefix("deliver/"), m) for k, m in materialized if k.startswith("deliver/")]
+    if not rows:
+        return None
+    table = Table(title="what the pipeline published (gated; ops.outbox)")
+    table.add_column("target", no_wrap=True)
+    for name in DELIVERY_COUNTS:
+        table.add_column(name.replace("_", " "), justify="right")
+    for target, meta in sorted(rows):
+        style = "yellow" if meta.get("dead_letters") else None
+        table.add_row(target, *(str(meta.get(c, 0)) for c in DELIVERY_COUNTS), style=style)
     return table
 
 

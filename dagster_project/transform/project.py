@@ -72,3 +72,38 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
                     f"project and reload:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
                 )
     return manifest
+
+
+def upstream_streams(model: str, project_dir: Path = DBT_PROJECT_DIR) -> list[tuple[str, str]]:
+    """The (system, stream) raw sources a model reads, directly or through other models."""
+    import json
+
+    manifest = json.loads(ensure_manifest(project_dir).read_text())
+    parents = manifest["parent_map"]
+    start = next(
+        (
+            uid
+            for uid, node in manifest["nodes"].items()
+            if node["resource_type"] == "model" and node["name"] == model
+        ),
+        None,
+    )
+    if start is None:
+        raise KeyError(f"dbt has no model {model!r}")
+    seen: set[str] = set()
+    todo = [start]
+    streams: set[tuple[str, str]] = set()
+    while todo:
+        uid = todo.pop()
+        for parent in parents.get(uid, []):
+            if parent in seen:
+                continue
+            seen.add(parent)
+            if parent.startswith("source."):
+                node = manifest["sources"][parent]
+                if node.get("schema") == "raw" and "__" in node["name"]:
+                    system, stream = node["name"].split("__", 1)
+                    streams.add((system, stream))
+            else:
+                todo.append(parent)
+    return sorted(streams)

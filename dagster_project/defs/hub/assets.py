@@ -64,3 +64,12 @@ ops_published_state = dg.AssetSpec(
     description="ops.published_state: what each publish target was last told, per record "
     "(written by delivery); reconciliation compares the live targets with it.",
 )
+ops_outbox = dg.AssetSpec(
+    key=["ops", "outbox"],
+    group_name="hub",
+    kinds={"postgres"},
+    deps=[hub_schema],
+    description="ops.outbox: every message to a target system with its idempotency key, status "
+    "and the target's answer (written by delivery); routing reads it so an order released "
+    "once is not routed again.",
+)

@@ -14,7 +14,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from dagster_project.hub.resource import HubDatabase
 from dagster_project.hub.settings import ENV_DATABASE_URL
+from dagster_project.publish.targets import declared_targets
+from dagster_project.quality.checks import data_version, dbt_tests_part, record
 from dagster_project.transform.dbt_env import dbt_env_from_url
 from dagster_project.transform.project import dbt_project, ensure_manifest
 
@@ -62,6 +65,18 @@ def hub_connection_env() -> Iterator[None]:
                 os.environ[key] = value
 
 
+def record_publish_tests(
+    conn, built: set[str], tests: dict[str, list[tuple[str, bool]]], run_id: str
+) -> None:
+    """Each built publish model's dbt tests, against its data version, in ops.gate_results."""
+    target_of = {cfg.model: name for name, cfg in declared_targets().items()}
+    for model in sorted(built):
+        version = data_version(conn, "publish", model)
+        part = dbt_tests_part(tests.get(model, []))
+        record(conn, target_of.get(model, model), model, version, part, run_id)
+    conn.commit()
+
+
 @dbt_assets(
     manifest=ensure_manifest(),
     project=dbt_project(),
@@ -69,8 +84,30 @@ def hub_connection_env() -> Iterator[None]:
     name="distrohub_dbt",
     pool="hub_dbt",
 )
-def distrohub_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Build the selected dbt models and run their tests (each test an asset check)."""
+def distrohub_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubDatabase):
+    """Build the selected dbt models and run their tests (each test an asset check).
+
+    The tests of each publish model are also recorded in ops.gate_results against the
+    model's data version, the first part of its publish gate.
+    """
+    publish_tests: dict[str, list[tuple[str, bool]]] = {}
+    built: set[str] = set()
     with hub_connection_env():
         invocation = dbt.cli(["build"], context=context)
-    yield from invocation.stream()
+    for event in invocation.stream():
+        key = (
+            context.asset_key_for_output(event.output_name)
+            if isinstance(event, dg.Output)
+            else getattr(event, "asset_key", None)
+        )
+        if key is not None and key.path[0] == "publish":
+            if isinstance(event, dg.AssetCheckResult | dg.AssetCheckEvaluation):
+                publish_tests.setdefault(key.path[-1], []).append(
+                    (event.check_name or "?", bool(event.passed))
+                )
+            elif isinstance(event, dg.Output | dg.AssetMaterialization):
+                built.add(key.path[-1])
+        yield event
+    if built:
+        with hub.connect() as conn:
+            record_publish_tests(conn, built, publish_tests, context.run.run_id)

@@ -1,5 +1,5 @@
 -- Storefront order lines still to ship that no warehouse has been given yet (no WMS release,
--- no 3PL shipping advice for the order): the demand order routing places. Quantities are
+-- no 3PL shipping advice for the order, no release the hub has enqueued or sent): the demand order routing places. Quantities are
 -- converted to base units (a case line on a CS channel is case pack × quantity).
 with
 
@@ -45,11 +45,23 @@ tpl_advices as (
 
 ),
 
+-- releases the hub has given a location (publish target warehouse_releases): sent, waiting in
+-- the outbox, or dead (an operator decides): routing such an order again could ship it twice
+hub_releases as (
+
+    select * from {{ ref('stg_ops__outbox') }}
+    where target = 'warehouse_releases'
+      and status in ('pending', 'delivered', 'existed', 'suppressed', 'dead')
+
+),
+
 released as (
 
     select order_ref from wms_releases
     union
     select order_ref from tpl_advices where order_ref is not null
+    union
+    select payload -> 'lines' -> 0 ->> 'order_key' from hub_releases
 
 ),
 

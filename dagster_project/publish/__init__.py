@@ -1,0 +1,1 @@
+"""Publishing: targets, the gate's verdict, diff, outbox, delivery and transports."""

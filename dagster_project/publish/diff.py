@@ -1,0 +1,250 @@
+"""The diff: a publish model against what the target was last told, and the outbox.
+
+All of it runs inside the caller's transaction (REPEATABLE READ, so the model is read once,
+consistently): :func:`compute` builds three temporary tables (dropped at commit):
+
+* ``publish_desired``: one row per record of the model: key, system, payload (the row as
+  JSON, or ``{"lines": [...]}`` when several rows make one record), payload hash, whether
+  the record is held (``hold_column``), whether it sets the zero column to 0, and whether the
+  target already holds this value by its own account (loop suppression);
+* ``publish_told``: per record, the last thing we told, are about to tell, or failed to tell
+  the target: the newest of its pending or dead outbox messages and ``ops.published_state``
+  (a dead message is not enqueued again for the same state: `distrohub dlq` decides);
+* ``publish_diff``: per record, ``add``, ``change``, ``unchanged``, ``held`` or ``remove``.
+
+:func:`enqueue` then writes the adds and changes to ``ops.outbox`` (one message each, with
+its idempotency key) in that same transaction, and supersedes pending messages the new
+state makes obsolete. Removals are not sent: every current target keeps its last value
+(``on_remove: ignore``), and a removed record's pending message is superseded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from dagster_project.publish.targets import TargetConfig
+from dagster_project.quality.checks import ChangeCounts
+
+CHANGES = ("add", "change", "unchanged", "held", "remove")
+
+
+def _col(name: str) -> sql.Composable:
+    return sql.Identifier("t", name)
+
+
+def _desired_query(cfg: TargetConfig) -> sql.Composable:
+    key = sql.SQL("concat_ws(':', {})").format(
+        sql.SQL(", ").join(sql.SQL("{}::text").format(_col(c)) for c in cfg.key_columns)
+    )
+    system = (
+        sql.Literal(cfg.system)
+        if cfg.system is not None
+        else sql.SQL("{}::text").format(_col(cfg.system_column or ""))
+    )
+    held = (
+        sql.SQL("({} is not null)").format(_col(cfg.hold_column))
+        if cfg.hold_column
+        else sql.SQL("false")
+    )
+    zero_column = cfg.blast_radius.zero_column
+    zero = (
+        sql.SQL("coalesce({}::numeric = 0, false)").format(_col(zero_column))
+        if zero_column
+        else sql.SQL("false")
+    )
+    loop = cfg.loop_suppression
+    if loop is not None and not cfg.lines_order_by:
+        schema, name = loop.relation.split(".")
+        conditions = [
+            sql.SQL("l.{} = {}").format(sql.Identifier(live), _col(ours))
+            for ours, live in loop.match.items()
+        ] + [
+            sql.SQL("l.{} is not distinct from {}").format(sql.Identifier(live), _col(ours))
+            for ours, live in loop.compare.items()
+        ]
+        in_target = sql.SQL("exists (select 1 from {} as l where {})").format(
+            sql.Identifier(schema, name), sql.SQL(" and ").join(conditions)
+        )
+    else:
+        in_target = sql.SQL("false")
+    relation = sql.Identifier(*cfg.relation)
+    if cfg.lines_order_by:
+        order = sql.SQL(", ").join(_col(c) for c in cfg.lines_order_by)
+        inner = sql.SQL(
+            """select {key} as record_key, min({system}) as system,
+                      jsonb_build_object('lines', jsonb_agg(to_jsonb(t) order by {order}))
+                          as payload,
+                      bool_or({held}) as held, false as zeroes, false as in_target
+                 from {relation} as t
+                group by 1"""
+        ).format(key=key, system=system, order=order, held=held, relation=relation)
+    else:
+        inner = sql.SQL(
+            """select {key} as record_key, {system} as system, to_jsonb(t) as payload,
+                      {held} as held, {zero} as zeroes, {in_target} as in_target
+                 from {relation} as t"""
+        ).format(
+            key=key, system=system, held=held, zero=zero, in_target=in_target, relation=relation
+        )
+    return sql.SQL("select d.*, md5(d.payload::text) as payload_hash from ({}) as d").format(inner)
+
+
+def compute(conn: psycopg.Connection, cfg: TargetConfig) -> ChangeCounts:
+    """Build the diff tables for ``cfg`` in the current transaction; the counts."""
+    conn.execute(
+        sql.SQL("create temp table publish_desired on commit drop as {}").format(
+            _desired_query(cfg)
+        )
+    )
+    conn.execute("create index on publish_desired (record_key)")
+    conn.execute(
+        """create temp table publish_told on commit drop as
+           select distinct on (record_key) record_key, payload_hash, payload, pending
+             from (
+                   select record_key, payload_hash, payload, status = 'pending' as pending,
+                          enqueued_at as at, id
+                     from ops.outbox
+                    where target = %(t)s and status in ('pending', 'dead')
+                   union all
+                   select record_key, payload_hash, payload, false, published_at, 0
+                     from ops.published_state where target = %(t)s
+                  ) u
+            order by record_key, at desc, id desc""",
+        {"t": cfg.target},
+    )
+    conn.execute("create index on publish_told (record_key)")
+    conn.execute(
+        """create temp table publish_diff on commit drop as
+           select coalesce(d.record_key, o.record_key) as record_key,
+                  d.system, d.payload, d.payload_hash, d.in_target,
+                  o.payload as told_payload, coalesce(o.pending, false) as told_pending,
+                  case
+                      when d.record_key is null then 'remove'
+                      when d.held then 'held'
+                      when o.record_key is null then 'add'
+                      when o.payload_hash = d.payload_hash then 'unchanged'
+                      else 'change'
+                  end as change,
+                  coalesce(d.zeroes, false) as zeroes
+             from publish_desired d
+             full join publish_told o on o.record_key = d.record_key"""
+    )
+    zero_column = cfg.blast_radius.zero_column
+    zeroed = (
+        sql.SQL(
+            "count(*) filter (where change = 'change' and zeroes and "
+            "coalesce((told_payload ->> {})::numeric > 0, false))"
+        ).format(sql.Literal(zero_column))
+        if zero_column
+        else sql.SQL("0")
+    )
+    row = conn.execute(
+        sql.SQL(
+            """select count(*) filter (where change = 'add'),
+                      count(*) filter (where change = 'change'),
+                      {zeroed},
+                      count(*) filter (where change = 'remove'),
+                      count(*) filter (where change = 'held'),
+                      count(*) filter (where change = 'unchanged'),
+                      (select count(*) from ops.published_state where target = {t})
+                 from publish_diff"""
+        ).format(zeroed=zeroed, t=sql.Literal(cfg.target))
+    ).fetchone()
+    assert row is not None
+    adds, changes, zeroed_n, removals, held, unchanged, published = row
+    return ChangeCounts(
+        published=published,
+        adds=adds,
+        changes=changes,
+        zeroed=zeroed_n,
+        removals=removals,
+        held=held,
+        unchanged=unchanged,
+    )
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    record_key: str
+    change: str
+    system: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    in_target: bool
+
+
+def sample(conn: psycopg.Connection, limit: int = 20, changes=("add", "change")) -> list[DiffRow]:
+    """Up to ``limit`` rows of the diff built by :func:`compute`, for a dry run."""
+    rows = conn.execute(
+        """select record_key, change, system, told_payload, payload, coalesce(in_target, false)
+             from publish_diff where change = any(%s)
+            order by change, record_key limit %s""",
+        (list(changes), limit),
+    ).fetchall()
+    return [DiffRow(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    messages: int
+    suppressed: int
+    superseded: int
+    by_system: dict[str, int]
+
+
+def enqueue(conn: psycopg.Connection, cfg: TargetConfig, version: str) -> Enqueued:
+    """Write the diff's adds and changes to ``ops.outbox`` (same transaction as :func:`compute`).
+
+    A record the target already holds by its own account (loop suppression) is recorded as
+    ``suppressed`` and in ``ops.published_state`` without a call.
+    """
+    superseded = conn.execute(
+        """update ops.outbox o set status = 'superseded', last_error = 'superseded by a newer '
+                  || 'state of the record (' || d.change || ')'
+             from publish_diff d
+            where o.target = %s and o.status = 'pending' and o.record_key = d.record_key
+              and d.change in ('change', 'held', 'remove')""",
+        (cfg.target,),
+    ).rowcount
+    rows = conn.execute(
+        """with new as (
+               insert into ops.outbox (id, target, system, record_key, action, change, payload,
+                                       payload_hash, idempotency_key, data_version, status,
+                                       sent_at, response)
+               select n.id, %(t)s, n.system, n.record_key, 'upsert', n.change, n.payload,
+                      n.payload_hash,
+                      %(t)s || ':' || n.record_key || ':' || left(n.payload_hash, 12)
+                          || ':' || n.id,
+                      %(v)s,
+                      case when n.in_target then 'suppressed' else 'pending' end,
+                      case when n.in_target then now() end,
+                      case when n.in_target then jsonb_build_object('suppressed',
+                          'the target already holds this value (its own feed)') end
+                 from (select nextval('ops.outbox_id_seq') as id, d.*
+                         from publish_diff d where d.change in ('add', 'change')
+                        order by d.record_key) n
+               returning system, status, record_key, payload, payload_hash
+           ),
+           kept as (
+               insert into ops.published_state (target, record_key, payload, payload_hash)
+               select %(t)s, record_key, payload, payload_hash from new where status = 'suppressed'
+               on conflict (target, record_key) do update
+                  set payload = excluded.payload, payload_hash = excluded.payload_hash,
+                      published_at = now()
+           )
+           select system, status, count(*) from new group by system, status""",
+        {"t": cfg.target, "v": version},
+    ).fetchall()
+    by_system: dict[str, int] = {}
+    messages = suppressed = 0
+    for system, status, n in rows:
+        if status == "suppressed":
+            suppressed += n
+        else:
+            messages += n
+            by_system[system] = by_system.get(system, 0) + n
+    return Enqueued(messages, suppressed, superseded, by_system)
