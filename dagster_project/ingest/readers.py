@@ -56,6 +56,20 @@ class SystemConfig:
         return self.env(self.credentials.get(role), f"{role} credential")
 
 
+def shopify_connector(config: SystemConfig):
+    """The Shopify Admin REST connector for the store declared as ``config`` (read and write)."""
+    from dagster_project.connectors.shopify import ShopifyConnector
+
+    return ShopifyConnector(
+        config.system,
+        config.env(config.url_env, "store URL"),
+        config.credential("token"),
+        api_version=config.settings.get("api_version", "2025-07"),
+        budget=RequestBudget(max_requests=config.request_budget),
+        token_env=config.credentials.get("token", "its token variable"),
+    )
+
+
 @contextmanager
 def open_reader(config: SystemConfig, stream: StreamConfig) -> Iterator[Reader | None]:
     """A reader for ``stream`` of ``config``'s system; None for inbox-only streams."""
@@ -64,17 +78,7 @@ def open_reader(config: SystemConfig, stream: StreamConfig) -> Iterator[Reader |
         yield None  # deliveries arrive through ops.webhook_inbox only
         return
     if kind == "shopify":
-        from dagster_project.connectors.shopify import ShopifyConnector
-
-        connector = ShopifyConnector(
-            config.system,
-            config.env(config.url_env, "store URL"),
-            config.credential("token"),
-            api_version=config.settings.get("api_version", "2025-07"),
-            budget=RequestBudget(max_requests=config.request_budget),
-            token_env=config.credentials.get("token", "its token variable"),
-        )
-        yield from _serving(connector)
+        yield from _serving(shopify_connector(config))
         return
     if kind == "wms_rest":
         from dagster_project.connectors.rest import RestJsonConnector

@@ -9,10 +9,8 @@ its APIs.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,23 +31,10 @@ from dagster_project.publish.transports.wms import release_body
 from dagster_project.publish.transports.x12_files import edi_settings, file_name
 from sandbox.testing import running_sandbox
 from tests.erp_fixtures import RunningErp
+from tests.ingest.test_sandbox_ingest import environment
 
 SEED = 11
 _ids = iter(range(1, 1_000_000))
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from dagster_project.connectors.http import HttpError, HttpStatusError, RequestBudget
+from dagster_project.connectors.http import HttpError, HttpStatusError
 from dagster_project.connectors.shopify import ShopifyConnector
-from dagster_project.ingest.readers import SystemConfig
+from dagster_project.ingest.readers import SystemConfig, shopify_connector
 from dagster_project.publish.transports.base import (
     Message,
     Outcome,
@@ -33,14 +33,7 @@ _CENT = Decimal("0.01")
 
 def open_shopify(kind: str, config: SystemConfig) -> ShopifyTransport:
     """The Shopify transport of ``kind`` for the store declared as ``config``."""
-    connector = ShopifyConnector(
-        config.system,
-        config.env(config.url_env, "store URL"),
-        config.credential("token"),
-        api_version=config.settings.get("api_version", "2025-07"),
-        budget=RequestBudget(max_requests=config.request_budget),
-        token_env=config.credentials.get("token", "its token variable"),
-    )
+    connector = shopify_connector(config)
     cls = {
         "shopify_inventory_levels": InventoryLevels,
         "shopify_variant_prices": VariantPrices,
