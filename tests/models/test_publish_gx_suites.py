@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from dagster_project.quality import run_suite, suites
+from dagster_project.quality.expectations import run_suite, suites
 from tests.models.conftest import LandedWorld
 
 
