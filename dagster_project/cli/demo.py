@@ -162,16 +162,17 @@ def summary_table(materialized: list[tuple[str, dict]]) -> Table:
     return table
 
 
+#: (metadata key, column label) of each delivery's figures
 DELIVERY_COUNTS = (
-    "records_added",
-    "records_changed",
-    "records_held",
-    "messages_enqueued",
-    "suppressed_loop",
-    "delivered",
-    "already_there",
-    "retry_scheduled",
-    "dead_letters",
+    ("records_added", "new"),
+    ("records_changed", "changed"),
+    ("records_held", "held"),
+    ("messages_enqueued", "queued"),
+    ("suppressed_loop", "in target"),
+    ("delivered", "sent"),
+    ("already_there", "existed"),
+    ("retry_scheduled", "retry"),
+    ("dead_letters", "dead"),
 )
 
 
@@ -180,13 +181,17 @@ def delivery_table(materialized: list[tuple[str, dict]]) -> Table | None:
     rows = [(k.removeprefix("deliver/"), m) for k, m in materialized if k.startswith("deliver/")]
     if not rows:
         return None
-    table = Table(title="what the pipeline published (gated; ops.outbox)")
+    table = Table(
+        title="what the pipeline published (gated; ops.outbox)",
+        caption="in target: already held by the system (loop suppression, not sent); "
+        "existed: found there on a resend",
+    )
     table.add_column("target", no_wrap=True)
-    for name in DELIVERY_COUNTS:
-        table.add_column(name.replace("_", " "), justify="right")
+    for _, label in DELIVERY_COUNTS:
+        table.add_column(label, justify="right")
     for target, meta in sorted(rows):
         style = "yellow" if meta.get("dead_letters") else None
-        table.add_row(target, *(str(meta.get(c, 0)) for c in DELIVERY_COUNTS), style=style)
+        table.add_row(target, *(str(meta.get(key, 0)) for key, _ in DELIVERY_COUNTS), style=style)
     return table
 
 
