@@ -176,12 +176,11 @@ class ShopifyConnector:
         return response.json()["inventory_level"]
 
     def update_variant_price(
-        self, variant_id: int, price: str, compare_at_price: str | None = None
+        self, variant_id: int, price: str, compare_at_price: str | None
     ) -> dict:
-        """``PUT variants/{id}.json`` with the new price (a decimal string)."""
-        variant: dict[str, Any] = {"id": variant_id, "price": price}
-        if compare_at_price is not None:
-            variant["compare_at_price"] = compare_at_price
+        """``PUT variants/{id}.json``: the price and the compare-at price (decimal strings;
+        ``None`` clears the compare-at price). Both are absolute: a resend changes nothing."""
+        variant = {"id": variant_id, "price": price, "compare_at_price": compare_at_price}
         response = self.http.request(
             "PUT", f"variants/{variant_id}.json", json={"variant": variant}
         )

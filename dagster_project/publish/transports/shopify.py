@@ -117,9 +117,8 @@ class VariantPrices(ShopifyTransport):
         except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
             return self._bad_payload(message, exc)
         what = f"variant {variant_id} (record {message.record_key})"
-        body = {"variant": {"id": variant_id, "price": price, "compare_at_price": compare}}
         try:
-            response = self.connector.http.request("PUT", f"variants/{variant_id}.json", json=body)
+            variant = self.connector.update_variant_price(variant_id, price, compare)
         except HttpStatusError as exc:
             if exc.status == 404:
                 return dead(
@@ -132,7 +131,6 @@ class VariantPrices(ShopifyTransport):
             return from_http_error(message, exc, what=what)
         except HttpError as exc:
             return from_http_error(message, exc, what=what)
-        variant = response.json().get("variant", {})
         return delivered(
             message,
             {k: variant.get(k) for k in ("id", "sku", "price", "compare_at_price", "updated_at")},
