@@ -75,6 +75,18 @@ class FolderResult:
         return max(0.0, time.time() - self.newest_file_written)
 
 
+def write_atomically(folder: Path, name: str, data: bytes) -> Path:
+    """Put ``data`` in ``folder/name`` so a partner never reads half a file: written as the
+    hidden ``.name.part``, synced, then renamed."""
+    tmp = folder / f".{name}.part"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, folder / name)
+    return folder / name
+
+
 def _pending_files(folder: Path) -> list[Path]:
     files = [
         p
@@ -248,9 +260,7 @@ class FolderSync:
                 supported=RECEIVED_SETS,
             )
             name = f"997_{interchange.sender_id.strip()}_{interchange.control_number}.edi"
-            tmp = outbox / f".{name}.tmp"
-            tmp.write_text(text)
-            os.replace(tmp, outbox / name)
+            write_atomically(outbox, name, text.encode())
             self.result.acknowledgments += 1
 
     # ----------------------------------------------------------------- CSV

@@ -71,6 +71,26 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+class OneByOne:
+    """A transport whose target has no batch call: one request per message, in order."""
+
+    kind = ""
+
+    def __init__(self, connector: Any) -> None:
+        self.connector = connector
+        self.system: str = connector.system
+
+    def send(self, messages: Sequence[Message]) -> Iterator[Outcome]:
+        for message in messages:
+            yield self._send_one(message)
+
+    def close(self) -> None:
+        self.connector.close()
+
+    def _send_one(self, message: Message) -> Outcome:
+        raise NotImplementedError
+
+
 class TransportConfigError(RuntimeError):
     """A transport cannot be built: a variable is missing or a declaration is invalid."""
 
@@ -111,13 +131,16 @@ def retry(
     return Outcome(message.id, Status.RETRY, trimmed(response), code, _one_line(error), after)
 
 
-def from_http_error(message: Message, exc: HttpError, *, what: str) -> Outcome:
+def from_http_error(
+    message: Message, exc: HttpError, *, what: str, not_found: tuple[str, str] | None = None
+) -> Outcome:
     """Classify the shared client's final error (its retries are spent) for ``message``.
 
     ``what`` names the record for the error line (e.g. ``"order 123"``).
     429 → RETRY rate_limited; 5xx and no answer → RETRY target_unavailable;
     401/403 → DEAD auth_failed (an operator must fix the credentials); 409 →
-    DEAD conflict; any other 4xx → DEAD rejected_by_target with the answer.
+    DEAD conflict; 404 with ``not_found`` = (code, what it means and the fix) → DEAD
+    with that code; any other 4xx → DEAD rejected_by_target with the answer.
     """
     prefix = f"{exc.system}: {what}"
     if isinstance(exc, RequestBudgetExceeded):
@@ -134,6 +157,9 @@ def from_http_error(message: Message, exc: HttpError, *, what: str) -> Outcome:
             return retry(message, "target_unavailable", f"{prefix}: {exc}", answer, exc.retry_after)
         if exc.status == 409:
             return dead(message, "conflict", f"{prefix}: {exc}", answer)
+        if exc.status == 404 and not_found is not None:
+            code, meaning = not_found
+            return dead(message, code, f"{prefix}: {meaning}", answer)
         return dead(message, "rejected_by_target", f"{prefix}: {exc}", answer)
     return retry(message, "target_unavailable", f"{prefix}: {exc}")
 

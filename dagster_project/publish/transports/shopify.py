@@ -12,15 +12,14 @@ client: retries, ``Retry-After``, the call-limit governor). Exactly once:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from dagster_project.connectors.http import HttpError, HttpStatusError
-from dagster_project.connectors.shopify import ShopifyConnector
 from dagster_project.ingest.readers import SystemConfig, shopify_connector
 from dagster_project.publish.transports.base import (
     Message,
+    OneByOne,
     Outcome,
     body_of,
     dead,
@@ -42,24 +41,8 @@ def open_shopify(kind: str, config: SystemConfig) -> ShopifyTransport:
     return cls(connector)
 
 
-class ShopifyTransport:
-    """Base: one store's connector; ``send`` handles messages one by one."""
-
-    kind = ""
-
-    def __init__(self, connector: ShopifyConnector) -> None:
-        self.connector = connector
-        self.system = connector.system
-
-    def send(self, messages: Sequence[Message]) -> Iterator[Outcome]:
-        for message in messages:
-            yield self._send_one(message)
-
-    def close(self) -> None:
-        self.connector.close()
-
-    def _send_one(self, message: Message) -> Outcome:
-        raise NotImplementedError
+class ShopifyTransport(OneByOne):
+    """Base: one store's connector; messages one by one (Shopify REST has no batch call)."""
 
     def _bad_payload(self, message: Message, exc: Exception) -> Outcome:
         return dead(
@@ -88,18 +71,17 @@ class InventoryLevels(ShopifyTransport):
         what = f"inventory item {item} at location {location} (record {message.record_key})"
         try:
             level = self.connector.set_inventory_level(item, location, available)
-        except HttpStatusError as exc:
-            if exc.status == 404:
-                return dead(
-                    message,
-                    "unknown_sku",
-                    f"{self.system}: {what}: the store has no such inventory item or location; "
-                    "re-sync the store's inventory items and rebuild publish.storefront_inventory",
-                    body_of(exc),
-                )
-            return from_http_error(message, exc, what=what)
         except HttpError as exc:
-            return from_http_error(message, exc, what=what)
+            return from_http_error(
+                message,
+                exc,
+                what=what,
+                not_found=(
+                    "unknown_sku",
+                    "the store has no such inventory item or location; re-sync the store's "
+                    "inventory items and rebuild publish.storefront_inventory",
+                ),
+            )
         return delivered(message, level)
 
 
@@ -119,18 +101,17 @@ class VariantPrices(ShopifyTransport):
         what = f"variant {variant_id} (record {message.record_key})"
         try:
             variant = self.connector.update_variant_price(variant_id, price, compare)
-        except HttpStatusError as exc:
-            if exc.status == 404:
-                return dead(
-                    message,
-                    "unknown_sku",
-                    f"{self.system}: {what}: the store has no such variant; re-sync its "
-                    "products and rebuild publish.storefront_prices",
-                    body_of(exc),
-                )
-            return from_http_error(message, exc, what=what)
         except HttpError as exc:
-            return from_http_error(message, exc, what=what)
+            return from_http_error(
+                message,
+                exc,
+                what=what,
+                not_found=(
+                    "unknown_sku",
+                    "the store has no such variant; re-sync its products and rebuild "
+                    "publish.storefront_prices",
+                ),
+            )
         return delivered(
             message,
             {k: variant.get(k) for k in ("id", "sku", "price", "compare_at_price", "updated_at")},

@@ -13,7 +13,6 @@ parses them back that way (``split_part(line_ref, '.', 1)``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dagster_project.connectors.http import HttpError, RequestBudget
@@ -21,6 +20,7 @@ from dagster_project.connectors.rest import RestJsonConnector
 from dagster_project.ingest.readers import SystemConfig
 from dagster_project.publish.transports.base import (
     Message,
+    OneByOne,
     Outcome,
     dead,
     delivered,
@@ -28,14 +28,10 @@ from dagster_project.publish.transports.base import (
 )
 
 
-class WmsReleases:
-    """Releases to one WMS instance."""
+class WmsReleases(OneByOne):
+    """Releases to one WMS instance, one request each."""
 
     kind = "wms_releases"
-
-    def __init__(self, connector: RestJsonConnector) -> None:
-        self.connector = connector
-        self.system = connector.system
 
     @classmethod
     def from_config(cls, config: SystemConfig) -> WmsReleases:
@@ -48,13 +44,6 @@ class WmsReleases:
                 token_env=config.credentials.get("token", "its token variable"),
             )
         )
-
-    def send(self, messages: Sequence[Message]) -> Iterator[Outcome]:
-        for message in messages:
-            yield self._send_one(message)
-
-    def close(self) -> None:
-        self.connector.close()
 
     def _send_one(self, message: Message) -> Outcome:
         try:

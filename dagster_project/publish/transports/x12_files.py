@@ -56,6 +56,7 @@ from dagster_project.connectors.x12.writer import (
     PartySpec,
     write_interchange,
 )
+from dagster_project.ingest.files import write_atomically
 from dagster_project.ingest.readers import SystemConfig
 from dagster_project.publish.transports.base import (
     Message,
@@ -266,12 +267,7 @@ class X12FileTransport:
         )
 
     def _write(self, name: str, text: str) -> None:
-        tmp = self.outbox / f".{name}.part"
-        with open(tmp, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.outbox / name)
+        write_atomically(self.outbox, name, text.encode("utf-8"))
 
     # ---------------------------------------------------------------- documents
     @staticmethod
