@@ -62,6 +62,13 @@ class Verdict:
         return "\n".join(lines)
 
 
+def blast_radius_of(cfg: TargetConfig, counts: ChangeCounts) -> GatePart:
+    limits = cfg.blast_radius
+    return blast_radius_part(
+        counts, limits.max_changed_share, limits.max_zeroed_share, limits.min_published
+    )
+
+
 def dbt_tests_of(conn: psycopg.Connection, cfg: TargetConfig, version: str) -> GatePart:
     found = latest(conn, cfg.model, version, "dbt_tests")
     if found is not None:
@@ -137,12 +144,7 @@ def evaluate(
                     f"{after}); the gate runs again on the next build",
                 )
             )
-        radius = blast_radius_part(
-            counts,
-            cfg.blast_radius.max_changed_share,
-            cfg.blast_radius.max_zeroed_share,
-            cfg.blast_radius.min_published,
-        )
+        radius = blast_radius_of(cfg, counts)
         if accept_blast_radius and not radius.passed:
             radius = GatePart(
                 "blast_radius", True, "accepted by the operator: " + radius.summary, radius.details
