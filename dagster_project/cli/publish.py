@@ -155,18 +155,25 @@ def dlq_list(target_name: str | None, show_all: bool) -> None:
         console.print(f"    {r[5]}", soft_wrap=True, highlight=False)
 
 
-def _select(conn, ids: tuple[int, ...], target_name: str | None) -> list[tuple]:
+def _print_delivery(target: str, result) -> None:
+    meta = result.metadata()
+    console.print(
+        f"{target}: delivered {meta['delivered']}, already there {meta['already_there']}, "
+        f"dead letters {meta['dead_letters']}, retry scheduled {meta['retry_scheduled']}"
+    )
+
+
+def _deliver(url: str, target: str) -> None:
+    from dagster_project.publish.deliver import deliver
+
+    result = deliver(url, _target(target), log=lambda line: err.print(f"[dim]{line}[/]"))
+    _print_delivery(target, result)
+
+
+def _chosen(ids: tuple[int, ...], target_name: str | None) -> None:
     if not ids and not target_name:
         err.print("[red]name dead letter ids, or --target TARGET for all of a target's[/]")
         sys.exit(2)
-    return conn.execute(
-        """select id, outbox_id, target, record_key from ops.dead_letter
-            where resolved_at is null
-              and (cardinality(%(ids)s::bigint[]) = 0 or id = any(%(ids)s))
-              and (%(t)s::text is null or target = %(t)s)
-            order by id""",
-        {"ids": list(ids), "t": target_name},
-    ).fetchall()
 
 
 @dlq.command("retry")
@@ -177,44 +184,17 @@ def dlq_retry(ids: tuple[int, ...], target_name: str | None, no_deliver: bool) -
     """Put dead letters back in the outbox (same idempotency key) and deliver them."""
     import psycopg
 
-    from dagster_project.publish.deliver import deliver
+    from dagster_project.publish.outbox import retry_dead_letters
 
+    _chosen(ids, target_name)
     url = _hub_url()
-    targets: set[str] = set()
-    with psycopg.connect(url) as conn:
-        for dl_id, outbox_id, target, record_key in _select(conn, ids, target_name):
-            newer = conn.execute(
-                """select id from ops.outbox where target = %s and record_key = %s and id > %s
-                      and status in ('pending', 'delivered', 'existed', 'suppressed')
-                    order by id desc limit 1""",
-                (target, record_key, outbox_id),
-            ).fetchone()
-            if newer:
-                note = f"not resent: message {newer[0]} carries a newer state of the record"
-            else:
-                conn.execute(
-                    """update ops.outbox set status = 'pending', attempts = 0,
-                              next_attempt_at = now(), change = 'retry'
-                        where id = %s""",
-                    (outbox_id,),
-                )
-                note = "back in the outbox"
-                targets.add(target)
-            conn.execute(
-                """update ops.dead_letter set resolved_at = now(), resolution = 'retried',
-                          note = %s where id = %s""",
-                (note, dl_id),
-            )
-            console.print(f"dead letter {dl_id} ({target} {record_key}): {note}")
-    if no_deliver:
-        return
-    for target in sorted(targets):
-        result = deliver(url, _target(target), log=lambda line: err.print(f"[dim]{line}[/]"))
-        meta = result.metadata()
-        console.print(
-            f"{target}: delivered {meta['delivered']}, already there {meta['already_there']}, "
-            f"dead again {meta['dead_letters']}, retry scheduled {meta['retry_scheduled']}"
-        )
+    with psycopg.connect(url, autocommit=True) as conn:
+        done = retry_dead_letters(conn, ids, target_name)
+    for r in done:
+        console.print(f"dead letter {r.dead_letter_id} ({r.target} {r.record_key}): {r.note}")
+    if not no_deliver:
+        for target in sorted({r.target for r in done if r.requeued}):
+            _deliver(url, target)
 
 
 @dlq.command("discard")
@@ -225,14 +205,15 @@ def dlq_discard(ids: tuple[int, ...], target_name: str | None, reason: str) -> N
     """Close dead letters without sending them (the reason is kept)."""
     import psycopg
 
-    with psycopg.connect(_hub_url()) as conn:
-        for dl_id, _, target, record_key in _select(conn, ids, target_name):
-            conn.execute(
-                """update ops.dead_letter set resolved_at = now(), resolution = 'discarded',
-                          note = %s where id = %s""",
-                (reason, dl_id),
-            )
-            console.print(f"dead letter {dl_id} ({target} {record_key}) discarded: {reason}")
+    from dagster_project.publish.outbox import discard_dead_letters
+
+    _chosen(ids, target_name)
+    with psycopg.connect(_hub_url(), autocommit=True) as conn:
+        done = discard_dead_letters(conn, reason, ids, target_name)
+    for r in done:
+        console.print(
+            f"dead letter {r.dead_letter_id} ({r.target} {r.record_key}) discarded: {reason}"
+        )
 
 
 @click.command()
@@ -248,37 +229,13 @@ def replay(target_name: str, since: datetime, no_deliver: bool) -> None:
     """Send TARGET again what it was told since --since (its latest state per record)."""
     import psycopg
 
-    from dagster_project.publish.deliver import deliver
+    from dagster_project.publish.outbox import replay as enqueue_again
 
     url = _hub_url()
     cfg = _target(target_name)
-    with psycopg.connect(url) as conn:
-        n = conn.execute(
-            """insert into ops.outbox (id, target, system, record_key, action, change, payload,
-                                       payload_hash, idempotency_key, data_version, status)
-               select n.new_id, n.target, n.system, n.record_key, n.action, 'replay', n.payload,
-                      n.payload_hash,
-                      n.target || ':' || n.record_key || ':' || left(n.payload_hash, 12)
-                      || ':' || n.new_id, n.data_version, 'pending'
-                 from (select nextval('ops.outbox_id_seq') as new_id, latest.*
-                         from (select distinct on (record_key) o.*
-                                 from ops.outbox o
-                                where o.target = %s and o.status in ('delivered', 'existed')
-                                  and o.sent_at >= %s::timestamp at time zone 'UTC'
-                                order by record_key, id desc) latest
-                        where not exists (
-                              select 1 from ops.outbox p
-                               where p.target = latest.target and p.record_key = latest.record_key
-                                 and p.status = 'pending')
-                      ) n""",
-            (cfg.target, since),
-        ).rowcount
+    with psycopg.connect(url, autocommit=True) as conn:
+        n = enqueue_again(conn, cfg.target, since)
     console.print(f"{cfg.target}: {n} records since {since:%Y-%m-%d %H:%M} UTC enqueued again")
     if no_deliver or not n:
         return
-    result = deliver(url, cfg, log=lambda line: err.print(f"[dim]{line}[/]"))
-    meta = result.metadata()
-    console.print(
-        f"delivered {meta['delivered']}, already there {meta['already_there']}, "
-        f"dead letters {meta['dead_letters']}, retry scheduled {meta['retry_scheduled']}"
-    )
+    _deliver(url, cfg.target)
