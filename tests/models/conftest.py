@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +65,10 @@ def hub(scratch_db: str) -> str:
     return scratch_db
 
 
-@pytest.fixture(scope="session")
-def clean_world(pg_cluster, erp, seed_report) -> Iterator[LandedWorld]:
+@contextmanager
+def landed_world(pg_cluster, erp) -> Iterator[LandedWorld]:
+    """A fresh hub, the clean sandbox world of SEED beside ``erp``, every raw stream landed
+    and every dbt model built (with its checks) once through Dagster."""
     definitions = defs()
     with (
         fresh_database(pg_cluster) as hub,
@@ -79,4 +82,10 @@ def clean_world(pg_cluster, erp, seed_report) -> Iterator[LandedWorld]:
         started = time.monotonic()
         world.built = run(definitions, hub, env, world.keys(*DBT_LAYERS))
         world.build_seconds = time.monotonic() - started
+        yield world
+
+
+@pytest.fixture(scope="session")
+def clean_world(pg_cluster, erp, seed_report) -> Iterator[LandedWorld]:
+    with landed_world(pg_cluster, erp) as world:
         yield world

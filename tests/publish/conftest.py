@@ -15,32 +15,16 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from dagster_project.definitions import defs
-from dagster_project.hub.migrate import apply_migrations
-from sandbox.testing import running_sandbox
-from tests.conftest import fresh_database
-from tests.erp_fixtures import SEED, SKUS
-from tests.ingest.test_sandbox_ingest import environment, erp_env
-from tests.models.conftest import DBT_LAYERS, WORLD_DAYS, LandedWorld, run
+from tests.ingest.test_sandbox_ingest import environment
+from tests.models.conftest import LandedWorld, landed_world
 
 
 @pytest.fixture(scope="session")
 def publish_world(pg_cluster, erp_publish) -> Iterator[LandedWorld]:
-    definitions = defs()
-    with (
-        fresh_database(pg_cluster) as hub,
-        running_sandbox(seed=SEED, skus=SKUS, days=WORLD_DAYS) as sb,
-    ):
-        apply_migrations(hub)
-        env = {**sb.env, **erp_env(erp_publish)}
-        world = LandedWorld(hub, sb, env, definitions, None, 0.0)
-        landed = run(definitions, hub, env, world.keys("raw"))
-        assert landed.success, [e.step_key for e in landed.all_events if e.is_step_failure]
-        world.built = run(definitions, hub, env, world.keys(*DBT_LAYERS))
-        assert world.built.success, [
-            e.step_key for e in world.built.all_events if e.is_step_failure
-        ]
-        with environment({**env, "DISTROHUB_DATABASE_URL": hub}):
+    with landed_world(pg_cluster, erp_publish) as world:
+        built = world.built
+        assert built.success, [e.step_key for e in built.all_events if e.is_step_failure]
+        with environment({**world.env, "DISTROHUB_DATABASE_URL": world.hub}):
             yield world
 
 
