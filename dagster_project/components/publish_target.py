@@ -25,7 +25,6 @@ becomes
   a new materialization, or when messages waiting for a retry are due.
 """
 
-
 import json
 from typing import Any
 

@@ -31,7 +31,7 @@ import simplejson
 from dagster_project.ingest.registry import declared_systems
 from dagster_project.publish.targets import TargetConfig
 from dagster_project.publish.transports import open_transport
-from dagster_project.publish.transports.base import Message, Outcome, Status
+from dagster_project.publish.transports.base import Message, Outcome, Status, Transport
 
 #: Seconds to wait after each send before acknowledging it (crash tests only).
 ENV_PAUSE_AFTER_SEND = "DISTROHUB_DELIVERY_PAUSE_AFTER_SEND"
@@ -172,7 +172,7 @@ def deliver(
             log(f"{cfg.target}: another delivery of this target is running; leaving it to it")
             result.locked_out = True
             return result
-        transports: dict[str, object] = {}
+        transports: dict[str, Transport] = {}
         try:
             last_id = 0
             while True:
@@ -199,7 +199,7 @@ def deliver(
                     by_id = {m.id: m for m in messages}
                     for start in range(0, len(messages), cfg.batch_size):
                         batch = messages[start : start + cfg.batch_size]
-                        for outcome in transport.send(batch):  # type: ignore[attr-defined]
+                        for outcome in transport.send(batch):
                             msg = by_id[outcome.message_id]
                             if pause:
                                 print(
@@ -222,7 +222,7 @@ def deliver(
                         )
         finally:
             for transport in transports.values():
-                transport.close()  # type: ignore[attr-defined]
+                transport.close()
             conn.execute(
                 "select pg_advisory_unlock(%s, hashtext(%s))", (LOCK_NAMESPACE, cfg.target)
             )

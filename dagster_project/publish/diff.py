@@ -29,8 +29,6 @@ from psycopg import sql
 from dagster_project.publish.targets import TargetConfig
 from dagster_project.quality.checks import ChangeCounts
 
-CHANGES = ("add", "change", "unchanged", "held", "remove")
-
 
 def _col(name: str) -> sql.Composable:
     return sql.Identifier("t", name)

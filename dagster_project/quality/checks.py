@@ -15,8 +15,6 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-GATES = ("dbt_tests", "expectations", "freshness", "blast_radius")
-
 
 @dataclass(frozen=True)
 class GatePart:

@@ -48,28 +48,29 @@ def hub_schema(context: dg.AssetExecutionContext, hub: HubDatabase) -> dg.Materi
 
 # The hub's bookkeeping tables that dbt reads: written by ingest and delivery, not by an asset
 # of their own, so they are declared (not materialized) here for the lineage to start from.
-ops_ingest_batches = dg.AssetSpec(
-    key=["ops", "ingest_batches"],
-    group_name="hub",
-    kinds={"postgres"},
-    deps=[hub_schema],
-    description="ops.ingest_batches: one row per stream load (written by every ingest asset); "
-    "dbt reads it for the age of each feed.",
+def _ops_table(name: str, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=["ops", name],
+        group_name="hub",
+        kinds={"postgres"},
+        deps=[hub_schema],
+        description=f"ops.{name}: {description}",
+    )
+
+
+ops_ingest_batches = _ops_table(
+    "ingest_batches",
+    "one row per stream load (written by every ingest asset); dbt reads it for the age of "
+    "each feed.",
 )
-ops_published_state = dg.AssetSpec(
-    key=["ops", "published_state"],
-    group_name="hub",
-    kinds={"postgres"},
-    deps=[hub_schema],
-    description="ops.published_state: what each publish target was last told, per record "
-    "(written by delivery); reconciliation compares the live targets with it.",
+ops_published_state = _ops_table(
+    "published_state",
+    "what each publish target was last told, per record (written by delivery); "
+    "reconciliation compares the live targets with it.",
 )
-ops_outbox = dg.AssetSpec(
-    key=["ops", "outbox"],
-    group_name="hub",
-    kinds={"postgres"},
-    deps=[hub_schema],
-    description="ops.outbox: every message to a target system with its idempotency key, status "
-    "and the target's answer (written by delivery); routing reads it so an order released "
-    "once is not routed again.",
+ops_outbox = _ops_table(
+    "outbox",
+    "every message to a target system with its idempotency key, status and the target's "
+    "answer (written by delivery); routing reads it so an order released once is not routed "
+    "again.",
 )

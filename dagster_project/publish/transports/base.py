@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -162,11 +161,6 @@ def from_http_error(
             return dead(message, code, f"{prefix}: {meaning}", answer)
         return dead(message, "rejected_by_target", f"{prefix}: {exc}", answer)
     return retry(message, "target_unavailable", f"{prefix}: {exc}")
-
-
-def json_number(value: Any) -> Any:
-    """Decimal → str (exact), other values unchanged: for JSON request bodies."""
-    return str(value) if isinstance(value, Decimal) else value
 
 
 def _one_line(text: str) -> str:
