@@ -113,6 +113,11 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
     )
     pool: str | None = Field(None, description="Dagster pool capping calls to this system.")
     request_budget: int = Field(20_000, description="Requests one sync may make.")
+    freshness_minutes: int | None = Field(
+        None,
+        description="Freshness SLA of the system's streams in minutes (a stream's own "
+        "freshness_minutes wins; default: the kind's, operations/slas.py).",
+    )
     automation: str = Field("running", description="Schedules and sensors: running or stopped.")
     streams: list[StreamConfig]
 
@@ -135,6 +140,7 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
             settings=self.settings,
             request_budget=self.request_budget,
             webhook_path=self.webhook_path,
+            freshness_minutes=self.freshness_minutes,
         )
 
     def asset_key(self, stream: StreamConfig) -> dg.AssetKey:

@@ -83,6 +83,11 @@ class StreamConfig(BaseModel):
         "not records of it, e.g. a WMS 'stock.adjusted' event for the stock listing).",
     )
     drop_folder: bool = Field(False, description="Files from the system's folder (a sensor).")
+    freshness_minutes: int | None = Field(
+        None,
+        description="Freshness SLA: the stream is stale when its last successful load is older "
+        "(default: the system's freshness_minutes, else its kind's; operations/slas.py).",
+    )
     json_schema: str | None = Field(
         None,
         description="JSON Schema file (relative to dagster_project/ingest/schemas) every record "
@@ -98,6 +103,8 @@ class StreamConfig(BaseModel):
     def _check(self) -> StreamConfig:
         if not 1 <= self.page_size <= 10_000:
             raise ValueError(f"stream {self.name}: page_size must be 1 to 10,000")
+        if self.freshness_minutes is not None and self.freshness_minutes <= 0:
+            raise ValueError(f"stream {self.name}: freshness_minutes must be a positive number")
         if not 0 <= self.drift_tolerance <= 1:
             raise ValueError(f"stream {self.name}: drift_tolerance is a share, 0 to 1")
         if bool(self.filter_param) and not self.cursor_field:

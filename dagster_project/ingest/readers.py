@@ -32,6 +32,7 @@ class SystemConfig:
     settings: dict[str, Any] = field(default_factory=dict)
     request_budget: int = 20_000
     webhook_path: str | None = None
+    freshness_minutes: int | None = None
 
     @property
     def inbound_path(self) -> str:

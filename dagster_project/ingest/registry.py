@@ -47,6 +47,7 @@ def declared_systems(
             settings=dict(attrs.get("settings") or {}),
             request_budget=int(attrs.get("request_budget", 20_000)),
             webhook_path=attrs.get("webhook_path"),
+            freshness_minutes=attrs.get("freshness_minutes"),
         )
         streams = [StreamConfig(**s) for s in attrs.get("streams") or []]
         systems[name] = (config, streams)

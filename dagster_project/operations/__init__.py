@@ -1,0 +1,1 @@
+"""Operating the hub: freshness SLAs, SLA checks, the status summary, automation."""

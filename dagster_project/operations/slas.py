@@ -1,0 +1,56 @@
+"""Freshness SLAs, declared in ``defs.yaml``: how old a stream's last successful load may be.
+
+One number per stream, read in this order:
+
+1. the stream's ``freshness_minutes``;
+2. its system's ``freshness_minutes`` (an attribute of the SystemComponent block);
+3. the default of the system's kind (:data:`KIND_SLA_MINUTES`).
+
+The same number drives the Dagster freshness policy of ``raw/<system>__<stream>``, its
+``freshness`` asset check, dbt's source freshness (``error_after``; ``warn_after`` is half
+of it), ``marts.ops_sync_health`` and the freshness part of every publish gate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: the SLA of a stream whose system and stream declare none, by the system's kind (minutes)
+KIND_SLA_MINUTES: dict[str, int] = {
+    "tryton": 24 * 60,
+    "shopify": 6 * 60,
+    "wms_rest": 4 * 60,
+    "file_drop_3pl": 48 * 60,
+    "file_drop_csv": 72 * 60,
+    "x12_supplier": 168 * 60,
+    "carrier_webhook": 72 * 60,
+}
+DEFAULT_SLA_MINUTES = 72 * 60
+
+
+def sla_minutes(kind: str, system_minutes: int | None, stream_minutes: int | None) -> int:
+    """The freshness SLA of one stream (see the module's docstring for the order)."""
+    return stream_minutes or system_minutes or KIND_SLA_MINUTES.get(kind, DEFAULT_SLA_MINUTES)
+
+
+def declared_slas(defs_dir: Path | None = None) -> dict[tuple[str, str], int]:
+    """(system, stream) → SLA minutes, for every declared stream."""
+    from dagster_project.ingest.registry import DEFS_DIR, declared_systems
+
+    out: dict[tuple[str, str], int] = {}
+    for name, (config, streams) in declared_systems(defs_dir or DEFS_DIR).items():
+        for stream in streams:
+            out[(name, stream.name)] = sla_minutes(
+                config.kind, config.freshness_minutes, stream.freshness_minutes
+            )
+    return out
+
+
+def describe_minutes(minutes: float) -> str:
+    """60 → '1 h', 90 → '1.5 h', 1560 → '26 h', 4320 → '3 d', 45 → '45 min'."""
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    hours = minutes / 60
+    if hours < 48:
+        return f"{hours:.1f}".rstrip("0").rstrip(".") + " h"
+    return f"{hours / 24:.1f}".rstrip("0").rstrip(".") + " d"
