@@ -91,7 +91,12 @@ class PublishTargetComponent(dg.Component, dg.Model, dg.Resolvable):
             description=(
                 f"The publish gate of {cfg.target}: dbt tests, the GX suite publish.{cfg.model} "
                 "(expectations/), source freshness (every raw stream it reads loaded within "
-                f"{cfg.freshness.max_age_minutes} min) and the blast radius (at most "
+                + (
+                    f"{cfg.freshness.max_age_minutes} min"
+                    if cfg.freshness.max_age_minutes
+                    else "its SLA"
+                )
+                + ") and the blast radius (at most "
                 f"{cfg.blast_radius.max_changed_share:.0%} of published records changed). "
                 "Failing it holds the delivery."
             ),

@@ -42,6 +42,7 @@ from dagster_project.ingest.files import sync_folder
 from dagster_project.ingest.readers import ConfigurationError, SystemConfig, open_reader
 from dagster_project.ingest.sync import sync_stream
 from dagster_project.ingest.validation import SchemaDrift
+from dagster_project.operations.slas import freshness_policy, sla_minutes
 
 KIND_LABELS = {
     "tryton": "tryton",
@@ -143,6 +144,10 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
             freshness_minutes=self.freshness_minutes,
         )
 
+    def sla_minutes(self, stream: StreamConfig) -> int:
+        """The stream's freshness SLA (its own, else the system's, else the kind's)."""
+        return sla_minutes(self.kind, self.freshness_minutes, stream.freshness_minutes)
+
     def asset_key(self, stream: StreamConfig) -> dg.AssetKey:
         return dg.AssetKey(["raw", f"{self.system}__{stream.name}"])
 
@@ -178,7 +183,13 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
             retry_policy=dg.RetryPolicy(
                 max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
             ),
-            metadata={"system": self.system, "stream": stream.name, "kind": kind},
+            metadata={
+                "system": self.system,
+                "stream": stream.name,
+                "kind": kind,
+                "freshness_sla_minutes": self.sla_minutes(stream),
+            },
+            freshness_policy=freshness_policy(self.sla_minutes(stream)),
         )
         def _ingest(context: dg.AssetExecutionContext, hub: HubDatabase) -> dg.MaterializeResult:
             with as_dagster_failure(f"{config.system} {stream.name}"):
@@ -210,7 +221,13 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
                     f"{', '.join(s.primary_key)}. Files are archived when loaded, quarantined "
                     "with the reason when unreadable."
                 ),
-                metadata={"system": self.system, "stream": s.name, "kind": self.kind},
+                metadata={
+                    "system": self.system,
+                    "stream": s.name,
+                    "kind": self.kind,
+                    "freshness_sla_minutes": self.sla_minutes(s),
+                },
+                freshness_policy=freshness_policy(self.sla_minutes(s)),
             )
             for s in streams
         ]

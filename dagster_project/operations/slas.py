@@ -13,7 +13,12 @@ of it), ``marts.ops_sync_health`` and the freshness part of every publish gate.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import dagster as dg
 
 #: the SLA of a stream whose system and stream declare none, by the system's kind (minutes)
 KIND_SLA_MINUTES: dict[str, int] = {
@@ -44,6 +49,22 @@ def declared_slas(defs_dir: Path | None = None) -> dict[tuple[str, str], int]:
                 config.kind, config.freshness_minutes, stream.freshness_minutes
             )
     return out
+
+
+def model_sla_minutes(props: Mapping[str, Any]) -> int | None:
+    """A dbt model's freshness SLA: ``meta.freshness_sla_minutes`` (dbt_project.yml), if any."""
+    if props.get("resource_type") != "model":
+        return None
+    meta = (props.get("config") or {}).get("meta") or props.get("meta") or {}
+    minutes = meta.get("freshness_sla_minutes")
+    return int(minutes) if minutes else None
+
+
+def freshness_policy(minutes: int) -> dg.FreshnessPolicy:
+    """Dagster's freshness policy for an SLA: failing past it, warning at half of it."""
+    return dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(minutes=minutes), warn_window=timedelta(minutes=minutes / 2)
+    )
 
 
 def describe_minutes(minutes: float) -> str:

@@ -43,8 +43,11 @@ class BlastRadius(BaseModel):
 class Freshness(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_age_minutes: int = Field(
-        1440, gt=0, description="The oldest a source stream's last successful load may be."
+    max_age_minutes: int | None = Field(
+        None,
+        gt=0,
+        description="At most this old for this target; by default each source stream's own "
+        "SLA (defs.yaml freshness_minutes, operations/slas.py) applies.",
     )
 
 

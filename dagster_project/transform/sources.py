@@ -4,7 +4,8 @@
 
 * ``dbt_project/models/sources/<system>.yml``: one source per system (schema
   ``raw``), one table per stream named ``<system>__<stream>``, ``_loaded_at`` as
-  the loaded-at field, freshness per stream from its SLA (:mod:`dagster_project.operations.slas`), and
+  the loaded-at field, each stream's freshness from its SLA
+  (:mod:`dagster_project.operations.slas`), and
   ``meta.dagster.asset_key = ["raw", "<system>__<stream>"]`` so Dagster draws one
   lineage from the ingest asset to the staging model;
 * ``dbt_project/macros/_generated_systems.sql``: ``distrohub_systems(kind)``, the

@@ -16,6 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from dagster_project.hub.resource import HubDatabase
 from dagster_project.hub.settings import ENV_DATABASE_URL
+from dagster_project.operations.slas import freshness_policy, model_sla_minutes
 from dagster_project.publish.targets import declared_targets
 from dagster_project.quality.checks import data_version, dbt_tests_part, record
 from dagster_project.transform.dbt_env import dbt_env_from_url
@@ -41,6 +42,15 @@ class DistrohubDbtTranslator(DagsterDbtTranslator):
             declared = (meta.get("dagster") or {}).get("asset_key")
             return dg.AssetKey(declared or ["raw", dbt_resource_props["name"]])
         return dg.AssetKey([_layer(dbt_resource_props), dbt_resource_props["name"]])
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
+        """The model's freshness SLA (``meta.freshness_sla_minutes``, dbt_project.yml) as its
+        Dagster freshness policy: failing past the SLA, warning at half of it."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        minutes = model_sla_minutes(self.get_resource_props(manifest, unique_id))
+        if minutes is None:
+            return spec
+        return spec.replace_attributes(freshness_policy=freshness_policy(minutes))
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
