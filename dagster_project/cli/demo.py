@@ -7,12 +7,19 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import click
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Column, Table
+from rich.text import Text
 
 from dagster_project.hub import settings
 from dagster_project.hub.cluster import ClusterError
@@ -40,8 +47,180 @@ def _start_hub_or_exit() -> None:
     console.log(f"hub {verb} ({state.mode}) at {state.urls.server}")
 
 
-def materialize_all() -> tuple[bool, list[tuple[str, dict]], list[str]]:
+@dataclass
+class RunProgress:
+    """What a running materialization has done so far, read from the instance's event log."""
+
+    run_id: str
+    steps_total: int
+    assets_total: int
+    checks_total: int
+    started: float = field(default_factory=time.monotonic)
+    steps_done: int = 0
+    steps_failed: int = 0
+    steps_skipped: int = 0
+    running: dict[str, float] = field(default_factory=dict)  # step key → started (monotonic)
+    assets_done: set[str] = field(default_factory=set)
+    checks_passed: int = 0
+    checks_failed: int = 0
+    last_asset: str = ""
+    finished: bool = False
+    cursor: str | None = None
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def read(self, instance) -> None:
+        """Apply the run's events written since the last read."""
+        import dagster as dg
+
+        kinds = {
+            dg.DagsterEventType.STEP_START,
+            dg.DagsterEventType.STEP_SUCCESS,
+            dg.DagsterEventType.STEP_FAILURE,
+            dg.DagsterEventType.STEP_SKIPPED,
+            dg.DagsterEventType.STEP_UP_FOR_RETRY,
+            dg.DagsterEventType.ASSET_MATERIALIZATION,
+            dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+        }
+        while True:
+            page = instance.get_records_for_run(
+                self.run_id, cursor=self.cursor, of_type=kinds, limit=500
+            )
+            for record in page.records:
+                event = record.event_log_entry.dagster_event
+                if event is not None:
+                    self._apply(event)
+            self.cursor = page.cursor
+            if not page.has_more:
+                return
+
+    def _apply(self, event) -> None:
+        import dagster as dg
+
+        kind = event.event_type
+        step = event.step_key or ""
+        if kind == dg.DagsterEventType.STEP_START:
+            self.running[step] = time.monotonic()
+        elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            self.running.pop(step, None)
+            self.steps_done += 1
+            self.steps_failed += kind == dg.DagsterEventType.STEP_FAILURE
+        elif kind == dg.DagsterEventType.STEP_SKIPPED:
+            self.steps_done += 1
+            self.steps_skipped += 1
+        elif kind == dg.DagsterEventType.STEP_UP_FOR_RETRY:
+            self.running.pop(step, None)
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            self.last_asset = event.asset_key.to_user_string()
+            self.assets_done.add(self.last_asset)
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            if event.event_specific_data.passed:
+                self.checks_passed += 1
+            else:
+                self.checks_failed += 1
+
+    def line(self) -> str:
+        """One line for logs that are not a terminal (CI, `make demo | tee`)."""
+        checks = f"checks {self.checks_passed} passed, {self.checks_failed} failed"
+        return (
+            f"steps {self.steps_done}/{self.steps_total}, assets "
+            f"{len(self.assets_done)}/{self.assets_total}, {checks}, "
+            f"{self.elapsed:.0f} s; running: {', '.join(sorted(self.running)) or '-'}"
+        )
+
+
+class ProgressDisplay:
+    """A live view of a RunProgress on the terminal (one line now and then elsewhere).
+
+    Bound to the stream that is stdout when it is created, so that dbt's output can be
+    redirected to the log file meanwhile without taking the display with it.
+    """
+
+    LINE_EVERY_SECONDS = 20.0
+
+    def __init__(self, log_path) -> None:
+        self.console = Console(file=sys.stdout, width=console.width)
+        self.log_path = log_path
+        self._bars = Progress(
+            TextColumn("{task.description}", table_column=Column(width=22)),
+            BarColumn(bar_width=36),
+            MofNCompleteColumn(),
+            console=self.console,
+        )
+        self._steps = self._bars.add_task("steps", total=None)
+        self._assets = self._bars.add_task("assets materialized", total=None)
+        self._live = Live(
+            self._render(None),
+            console=self.console,
+            refresh_per_second=4,
+            redirect_stdout=False,
+            redirect_stderr=True,
+        )
+        self._last_line = 0.0
+
+    def __enter__(self) -> ProgressDisplay:
+        if self.console.is_terminal:
+            self._live.start()
+        else:
+            self.console.print(f"materializing every asset once… (dbt's output: {self.log_path})")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.console.is_terminal:
+            self._live.stop()
+
+    def update(self, progress: RunProgress) -> None:
+        if not self.console.is_terminal:
+            if progress.finished or time.monotonic() - self._last_line >= self.LINE_EVERY_SECONDS:
+                self._last_line = time.monotonic()
+                self.console.print(progress.line())
+            return
+        self._live.update(self._render(progress))
+
+    def _render(self, progress: RunProgress | None):
+        if progress is None:
+            return Group(Text("starting the run…"), self._bars)
+        self._bars.update(self._steps, total=progress.steps_total, completed=progress.steps_done)
+        self._bars.update(
+            self._assets, total=progress.assets_total, completed=len(progress.assets_done)
+        )
+        checks = Text.assemble(
+            ("checks ", "bold"),
+            (f"{progress.checks_passed} passed", "green"),
+            ", ",
+            (f"{progress.checks_failed} failed", "red" if progress.checks_failed else ""),
+            f" (of {progress.checks_total} declared)",
+        )
+        now = time.monotonic()
+        running = ", ".join(
+            f"{step} ({now - since:.0f} s)" for step, since in sorted(progress.running.items())
+        )
+        lines = [
+            Text.assemble(
+                ("materializing every asset once", "bold"), f" ({progress.elapsed:.0f} s)"
+            ),
+            self._bars,
+            checks,
+            Text.assemble(("running ", "bold"), running or "-"),
+        ]
+        if progress.steps_failed:
+            lines.append(Text(f"{progress.steps_failed} steps failed", style="red"))
+        if progress.last_asset:
+            lines.append(Text.assemble(("last ", "bold"), progress.last_asset, style="dim"))
+        lines.append(Text(f"dbt's output: {self.log_path}", style="dim"))
+        return Group(*lines)
+
+
+def materialize_all(
+    on_progress: Callable[[RunProgress], None] | None = None, poll_seconds: float = 0.5
+) -> tuple[bool, list[tuple[str, dict]], list[str]]:
     """Materialize every asset once into the Dagster instance (dagster-postgres).
+
+    The run executes in a worker thread under a known run id; this thread reads the run's
+    events from the instance as they are written and passes a RunProgress to
+    ``on_progress`` every ``poll_seconds`` (and once at the end).
 
     Returns (success, [(asset key, metadata)], [failed step messages]).
     """
@@ -52,19 +231,69 @@ def materialize_all() -> tuple[bool, list[tuple[str, dict]], list[str]]:
     definitions = defs()
     job = definitions.resolve_implicit_global_asset_job_def()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    run_id = str(uuid.uuid4())  # Dagster's run ids are UUID4 strings
+    outcome: dict[str, object] = {}
+
+    def execute() -> None:
+        try:
+            with dg.DagsterInstance.get() as instance:
+                outcome["result"] = job.execute_in_process(
+                    instance=instance, run_id=run_id, raise_on_error=False, run_config=quiet
+                )
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome["error"] = exc
+
+    progress = RunProgress(
+        run_id=run_id,
+        steps_total=len(job.graph.node_dict),
+        assets_total=len(job.asset_layer.executable_asset_keys),
+        checks_total=len(job.asset_layer.asset_graph.asset_check_keys),
+    )
+    worker = threading.Thread(target=execute, name=f"materialize-{run_id[:8]}", daemon=True)
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet)
+        # storage is created (or migrated) here, before the worker opens its own instance:
+        # two instances initializing fresh storage at once race on its schema
+        instance.get_run_by_id(run_id)
+        instance.get_records_for_run(run_id, limit=1)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(poll_seconds)
+                if on_progress is not None and worker.is_alive():
+                    progress.read(instance)
+                    on_progress(progress)
+        except KeyboardInterrupt:
+            # the worker thread dies with the process: record the run as canceled, not running
+            run = instance.get_run_by_id(run_id)
+            if run is not None and not run.is_finished:
+                instance.report_run_canceled(run, message="interrupted (Ctrl-C) in distrohub demo")
+            raise
+        if on_progress is not None:
+            progress.read(instance)
+            progress.finished = True
+            on_progress(progress)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    result = outcome["result"]
     materialized = []
     for event in result.get_asset_materialization_events():
         mat = event.materialization
         meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
         materialized.append((mat.asset_key.to_user_string(), meta))
     failures = [
-        f"{ev.step_key}: {ev.event_specific_data.error.message.strip()}"
+        f"{ev.step_key}: {_error_message(ev.event_specific_data.error)}"
         for ev in result.all_events
         if ev.is_step_failure and ev.event_specific_data and ev.event_specific_data.error
     ]
     return result.success, materialized, failures
+
+
+def _error_message(error) -> str:
+    """The error a step raised: Dagster's "error occurred while executing op" wrapper is
+    replaced by what it wraps (a dg.Failure's description is kept as it is)."""
+    if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def _step(title: str, *args: str) -> None:
@@ -112,9 +341,9 @@ def demo(seed: int, skus: int, orders_per_day: int, days: int, scenario: str) ->
     settings.load_generated_environment()
     console.rule("[bold]the pipeline")
     log_path = settings.state_dir() / "demo-run.log"
-    with console.status(f"materializing every asset once… (dbt's output: {log_path})"):
-        with log_path.open("w") as log, contextlib.redirect_stdout(log):
-            ok, materialized, failures = materialize_all()
+    with log_path.open("w") as log, ProgressDisplay(log_path) as display:
+        with contextlib.redirect_stdout(log):
+            ok, materialized, failures = materialize_all(on_progress=display.update)
     console.print(summary_table(materialized))
     deliveries = delivery_table(materialized)
     if deliveries is not None:
