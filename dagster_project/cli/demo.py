@@ -348,6 +348,8 @@ def demo(seed: int, skus: int, orders_per_day: int, days: int, scenario: str) ->
     deliveries = delivery_table(materialized)
     if deliveries is not None:
         console.print(deliveries)
+    console.rule("[bold]summary")
+    console.print(closing_summary())
     for failure in failures:
         err.print(f"[red]failed[/] {failure}")
     console.print(
@@ -356,6 +358,20 @@ def demo(seed: int, skus: int, orders_per_day: int, days: int, scenario: str) ->
         f"(http://{UI_HOST}:{_ui_port()}); stop everything with [bold]make stop[/]."
     )
     sys.exit(0 if ok else 1)
+
+
+def closing_summary():
+    """What the run achieved, read back from the hub (operations/summary.py)."""
+    import psycopg
+
+    from dagster_project.operations.summary import collect_summary, render_summary
+
+    try:
+        with psycopg.connect(settings.hub_urls().hub, connect_timeout=10) as conn:
+            summary = collect_summary(conn)
+    except psycopg.Error as exc:
+        return f"[red]could not read the summary from the hub:[/] {exc}"
+    return render_summary(summary, f"http://{UI_HOST}:{_ui_port()}")
 
 
 COUNTS = ("read", "inserted", "updated", "unchanged", "quarantined")

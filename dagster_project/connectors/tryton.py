@@ -359,6 +359,13 @@ class TrytonStream:
 
 
 def _line_values(line: SalesOrderLine, units: Mapping[int, int]) -> dict[str, Any]:
+    if line.product is None:
+        return {
+            "type": "line",
+            "quantity": float(line.quantity),
+            "unit_price": Decimal(line.unit_price),
+            "description": line.description or "charge",
+        }
     values: dict[str, Any] = {
         "type": "line",
         "product": line.product,
@@ -666,9 +673,10 @@ class StreamPage:
 # ==================================================================== orders
 @dataclass(frozen=True)
 class SalesOrderLine:
-    """A line to sell: an ERP product id, a quantity, an explicit unit price."""
+    """A line to sell: an ERP product id, a quantity, an explicit unit price. A line without
+    a product is a charge (shipping, tax, a discount) and needs a description."""
 
-    product: int
+    product: int | None
     quantity: Decimal | float | int
     unit_price: Decimal
     unit: int | None = None  # default: the product's sale unit
@@ -1185,7 +1193,9 @@ class _SalesBatch:
                 context={"active_test": False},
             )
         }
-        product_ids = sorted({line.product for o in orders for line in o.lines})
+        product_ids = sorted(
+            {line.product for o in orders for line in o.lines if line.product is not None}
+        )
         units = {
             p["id"]: p.get("sale_uom") or p["default_uom"]
             for p in self.client.read_all(
@@ -1236,7 +1246,9 @@ class _SalesBatch:
     ) -> str | None:
         if order.party not in parties:
             return f"party id {order.party} does not exist in the ERP"
-        unknown = sorted({line.product for line in order.lines} - set(units))
+        unknown = sorted(
+            {line.product for line in order.lines if line.product is not None} - set(units)
+        )
         if unknown:
             return f"product id(s) {unknown} do not exist in the ERP"
         if order.warehouse is None and warehouse is None:

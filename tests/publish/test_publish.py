@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -206,6 +207,26 @@ def test_sigkill_between_send_and_ack_then_resume_erp_orders(publish_world, erp_
     assert set(statuses.values()) <= {"delivered", "existed"}
     sales = _erp_sales(erp_publish, refs)
     assert sales == Counter(dict.fromkeys(refs, 1))  # no loss, no duplicate
+    # each ERP sale totals what the storefront charged (items plus a line for shipping, tax
+    # and discounts), so recon_orders finds no total mismatch in what the hub created
+    from dagster_project.connectors.tryton import TrytonClient
+
+    with TrytonClient(erp_publish.credentials) as client:
+        erp_totals = {
+            r["reference"]: Decimal(str(r["total_amount"]))
+            for r in client.read_all(
+                "sale.sale", [["reference", "in", refs]], ["reference", "total_amount"]
+            )
+        }
+    with psycopg.connect(hub) as conn:
+        charged = dict(
+            conn.execute(
+                """select distinct order_key, order_total from publish.erp_sales_orders
+                    where order_key = any(%s)""",
+                (refs,),
+            ).fetchall()
+        )
+    assert erp_totals == charged
 
 
 def test_sigkill_between_send_and_ack_then_resume_storefront_levels(publish_world):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from dagster_project.connectors.http import RequestBudget
@@ -155,6 +155,7 @@ class TrytonSalesOrders:
                 )
                 for ln in lines
             )
+            sale_lines += _charges(head, sale_lines)
             created = head.get("order_created_at")
             sale_date = dt.datetime.fromisoformat(str(created)).date() if created else None
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
@@ -245,3 +246,22 @@ class _Codes:
 
     def _new(self, kind: str, values: set[Any]) -> list[str]:
         return sorted(str(v) for v in values if v and str(v) not in self._asked[kind])
+
+
+#: the line that carries what the storefront charged beyond the items (as the ERP seed does)
+CHARGES = "Shipping, tax and discounts (as charged by the storefront)"
+
+
+def _charges(head: dict, lines: tuple[SalesOrderLine, ...]) -> tuple[SalesOrderLine, ...]:
+    """A product-less line for the order total beyond its item lines, so the ERP sale totals
+    what the customer was charged (recon_orders compares the two)."""
+    if head.get("order_total") is None:
+        return ()
+    items = sum(
+        (Decimal(ln.quantity) * ln.unit_price).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+        for ln in lines
+    )
+    rest = Decimal(str(head["order_total"])) - items
+    if rest == 0:
+        return ()
+    return (SalesOrderLine(product=None, quantity=1, unit_price=rest, description=CHARGES),)
