@@ -86,3 +86,20 @@ def scratch_db(pg_cluster: ClusterInfo) -> Iterator[str]:
     """A fresh hub database owned by the pipeline role; dropped afterwards."""
     with fresh_database(pg_cluster) as url:
         yield url
+
+
+@pytest.fixture
+def hub(scratch_db: str) -> str:
+    """A fresh, migrated hub database of its own (dropped afterwards)."""
+    apply_migrations(scratch_db)
+    return scratch_db
+
+
+@pytest.fixture(scope="session")
+def clean_world(pg_cluster, erp, seed_report):
+    """One landed, built clean world for every folder (tests/models/conftest.py says how):
+    defined here, not there, so tests in several folders share one world, not one each."""
+    from tests.models.conftest import landed_world
+
+    with landed_world(pg_cluster, erp) as world:
+        yield world

@@ -12,7 +12,8 @@ One block of YAML (``defs/operations/defs.yaml``) gives:
   failure says what, where and for how long ("240 shipment confirmations from DC-EAST not
   posted to ERP for 2 h");
 * ``delivery`` on every ``deliver/<target>``: no open dead letter and no message waiting in
-  the outbox longer than ``delivery_sla_minutes``;
+  the outbox longer than ``ops_outbound_sla_minutes`` (dbt_project.yml's vars, also used by
+  ``marts.ops_sync_health``);
 * a job of all of them and a schedule (``sla_checks_<cadence>``) that runs it, so a feed
   that stops arriving is noticed even when nothing runs.
 
@@ -31,7 +32,12 @@ from pydantic import BaseModel, Field
 from dagster_project.components.system import cadence_name
 from dagster_project.hub.resource import HubDatabase
 from dagster_project.operations.freshness import feed_ages
-from dagster_project.operations.slas import declared_slas, describe_minutes, model_sla_minutes
+from dagster_project.operations.slas import (
+    declared_slas,
+    describe_minutes,
+    model_sla_minutes,
+    outbound_sla_minutes,
+)
 from dagster_project.publish.targets import declared_targets
 
 
@@ -113,9 +119,6 @@ class SlaChecksComponent(dg.Component, dg.Model, dg.Resolvable):
 
     schedule: str = Field("*/5 * * * *", description="Cron of the job that runs every check.")
     automation: str = Field("running", description="The schedule: running or stopped.")
-    delivery_sla_minutes: int = Field(
-        60, description="The longest a message may wait in the outbox before it is a breach."
-    )
     reconciliation: list[ReconSla] = Field(default_factory=list)
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
@@ -300,7 +303,7 @@ class SlaChecksComponent(dg.Component, dg.Model, dg.Resolvable):
         targets = sorted(declared_targets())
         if not targets:
             return None
-        sla = self.delivery_sla_minutes
+        sla = outbound_sla_minutes()
         specs = [
             dg.AssetCheckSpec(
                 "delivery",

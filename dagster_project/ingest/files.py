@@ -55,6 +55,15 @@ CSV_ONLY_KINDS = ("file_drop_csv",)
 ARCHIVE = "archive"
 QUARANTINE = "quarantine"
 
+# Business error codes of quarantined files and rows (ops.quarantine.error_code)
+X12_ENVELOPE_INVALID = "x12_envelope_invalid"  # no ISA, truncated, bad delimiters: whole file
+X12_TRANSACTION_REJECTED = "x12_transaction_rejected"  # a transaction set failed its checks
+FILE_UNROUTED = "file_unrouted"  # no stream of the system takes files of this name
+FILE_NOT_UTF8 = "file_not_utf8"
+CSV_EMPTY = "csv_empty"  # no header row
+CSV_ROW_MALFORMED = "csv_row_malformed"  # too many or too few fields on a row
+CSV_VALUE_INVALID = "csv_value_invalid"  # a typed field (a whole number) does not parse
+
 
 @dataclass
 class FolderResult:
@@ -194,7 +203,9 @@ class FolderSync:
         try:
             parsed = parse_file(data, source=path.name, strict=False)
         except X12Error as exc:
-            self._quarantine_file(path, data, digest, f"unreadable X12: {exc}")
+            self._quarantine_file(
+                path, data, digest, f"unreadable X12: {exc}", X12_ENVELOPE_INVALID
+            )
             return
         per_stream: dict[str, tuple[list[Record], list[Rejected]]] = {}
         unrouted: list[str] = []
@@ -228,6 +239,7 @@ class FolderSync:
                     "\n".join("*".join(s) for s in (seg.data() for seg in transaction.segments)),
                     f"{self.config.system}: transaction set {transaction.code} "
                     f"{transaction.control_number} in {path.name} rejected: {issues}",
+                    X12_TRANSACTION_REJECTED,
                 )
             )
         for name, (records, rejected) in per_stream.items():
@@ -275,19 +287,20 @@ class FolderSync:
                 digest,
                 f"no stream of {self.config.system} takes files named "
                 f"{path.name} (declare one with params.pattern)",
+                FILE_UNROUTED,
             )
             return
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            self._quarantine_file(path, data, digest, f"not UTF-8 text: {exc}")
+            self._quarantine_file(path, data, digest, f"not UTF-8 text: {exc}", FILE_NOT_UTF8)
             return
         integers = set(stream.params.get("integers", "").split(",")) - {""}
         records: list[dict] = []
         rejected: list[Rejected] = []
         reader = csv.DictReader(io.StringIO(text, newline=""))
         if not reader.fieldnames:
-            self._quarantine_file(path, data, digest, "empty CSV (no header row)")
+            self._quarantine_file(path, data, digest, "empty CSV (no header row)", CSV_EMPTY)
             return
         for row in reader:
             line = f"{path.name}:{reader.line_num}"
@@ -299,6 +312,7 @@ class FolderSync:
                         f"{self.config.system} {stream.name}: "
                         f"row {reader.line_num} of {path.name} has "
                         f"{'too many' if None in row else 'too few'} fields",
+                        CSV_ROW_MALFORMED,
                     )
                 )
                 continue
@@ -315,6 +329,7 @@ class FolderSync:
                         f"{self.config.system} {stream.name}: "
                         f"row {reader.line_num} of {path.name}, field {field_name}: {exc} "
                         "(expected a whole number)",
+                        CSV_VALUE_INVALID,
                     )
                 )
                 continue
@@ -344,12 +359,14 @@ class FolderSync:
                 (self.config.system, name, digest, status, reason, documents),
             )
 
-    def _quarantine_file(self, path: Path, data: bytes, digest: str, reason: str) -> None:
+    def _quarantine_file(
+        self, path: Path, data: bytes, digest: str, reason: str, code: str
+    ) -> None:
         full = f"{self.config.system}: file {path.name}: {reason}"
         stream = self.streams[0]
         with self.conn.transaction():
             self.landings[stream.name].commit_page(
-                [], [Rejected(f"file:{path.name}", data.decode("utf-8", "replace"), full)]
+                [], [Rejected(f"file:{path.name}", data.decode("utf-8", "replace"), full, code)]
             )
             self._record_file(path.name, digest, "quarantined", full, 0)
         target = _move(path, QUARANTINE)

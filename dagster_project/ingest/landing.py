@@ -69,13 +69,20 @@ class Record:
     source: str
 
 
+#: the code of a rejection whose site names none (also ops.quarantine's column default)
+INVALID_RECORD = "invalid_record"
+
+
 @dataclass(frozen=True)
 class Rejected:
-    """Input that must not load, with the reason a person can act on."""
+    """Input that must not load, with the reason a person can act on and its business error
+    code (snake_case, e.g. ``schema_invalid``, ``unknown_reference``): what an operator sorts
+    quarantined input by and what ``marts.ops_exceptions`` turns into a remediation hint."""
 
     record_key: str
     payload_text: str
     reason: str
+    code: str = INVALID_RECORD
 
 
 @dataclass
@@ -206,6 +213,7 @@ class Landing:
                 counts.inserted = new_keys
                 counts.updated = new_rows - new_keys
                 counts.unchanged = len(records) - new_rows
+                self._resolve_quarantine()
             if rejected:
                 counts.quarantined = self._quarantine(rejected)
             if advance_cursor and cursor is not None:
@@ -315,16 +323,30 @@ class Landing:
         self.conn.commit()
         return gone
 
+    def _resolve_quarantine(self) -> None:
+        """A record whose key was quarantined and now loads valid is fixed at the source: its
+        open quarantine rows are resolved (in the page's transaction, before this page's own
+        rejections are written; a bad version that arrives again reopens its row)."""
+        self.conn.execute(
+            sql.SQL(
+                """update ops.quarantine set resolved_at = now()
+                    where system = %s and stream = %s and resolved_at is null
+                      and record_key in (select concat_ws('/', {keys}) from _landing)"""
+            ).format(keys=self._keys),
+            (self.system, self.stream),
+        )
+
     def _quarantine(self, rejected: Sequence[Rejected]) -> int:
         with self.conn.cursor() as cur:
             cur.executemany(
                 """insert into ops.quarantine
-                       (system, stream, record_key, payload, payload_hash, reason, batch_id)
-                   values (%s, %s, %s, %s, %s, %s, %s)
+                       (system, stream, record_key, payload, payload_hash, reason, error_code,
+                        batch_id)
+                   values (%s, %s, %s, %s, %s, %s, %s, %s)
                    on conflict (system, stream, record_key, payload_hash) do update
                       set last_seen = now(), occurrences = ops.quarantine.occurrences + 1,
-                          reason = excluded.reason, batch_id = excluded.batch_id,
-                          resolved_at = null""",
+                          reason = excluded.reason, error_code = excluded.error_code,
+                          batch_id = excluded.batch_id, resolved_at = null""",
                 [
                     (
                         self.system,
@@ -333,6 +355,7 @@ class Landing:
                         r.payload_text.replace("\x00", ""),
                         hashlib.sha256(r.payload_text.encode("utf-8", "replace")).hexdigest(),
                         r.reason,
+                        r.code,
                         self.batch_id,
                     )
                     for r in rejected

@@ -177,6 +177,7 @@ def _drain_inbox(
                         f"event:{event_id}",
                         body,
                         f"{system} webhook {topic} {event_id}: body is not JSON ({exc})",
+                        "webhook_body_invalid",
                     )
                 )
                 continue

@@ -27,6 +27,13 @@ from dagster_project.ingest.landing import Record, Rejected, dumps, raw_table_na
 SCHEMAS_DIR = Path(__file__).with_name("schemas")
 DRIFT_MIN_RECORDS = 10
 
+# Business error codes of rejected records (ops.quarantine.error_code)
+RECORD_NOT_OBJECT = "record_not_object"  # the source sent something that is not a record
+PRIMARY_KEY_MISSING = "primary_key_missing"  # a key field is empty or absent
+SCHEMA_INVALID = "schema_invalid"  # fails the stream's JSON Schema (type, required, range)
+UNKNOWN_REFERENCE = "unknown_reference"  # names an item/party/... the referenced system lacks
+UNREADABLE_PAGE = "unreadable_page"  # a page of the source's answer was not readable at all
+
 
 class SchemaDrift(RuntimeError):
     """Most of a batch fails validation: the source changed, not a few records."""
@@ -80,21 +87,27 @@ class RecordValidator:
 
     def split(self, page: Page) -> tuple[list[Record], list[Rejected]]:
         records: list[Record] = []
-        rejected = [Rejected(b.key_hint, b.text, b.reason) for b in page.bad]
+        # a connector's BadInput is a page it could not read as records (not JSON, no list)
+        rejected = [Rejected(b.key_hint, b.text, b.reason, UNREADABLE_PAGE) for b in page.bad]
         for position, raw in enumerate(page.records):
-            reason, key = self._check(raw)
-            if reason is None:
+            problem, key = self._check(raw)
+            if problem is None:
                 records.append(Record(key, raw, page.source))
             else:
+                code, reason = problem
                 hint = "/".join(key) if key else f"{page.source}#{position}"
                 rejected.append(
-                    Rejected(hint, dumps(raw), f"{self.system} {self.stream.name}: {reason}")
+                    Rejected(hint, dumps(raw), f"{self.system} {self.stream.name}: {reason}", code)
                 )
         return records, rejected
 
-    def _check(self, raw: Any) -> tuple[str | None, tuple[str, ...]]:
+    def _check(self, raw: Any) -> tuple[tuple[str, str] | None, tuple[str, ...]]:
+        """(error code, reason) of what is wrong with ``raw`` (None: loadable), and its key."""
         if not isinstance(raw, dict):
-            return f"a record must be a JSON object, got {type(raw).__name__}", ()
+            return (
+                RECORD_NOT_OBJECT,
+                f"a record must be a JSON object, got {type(raw).__name__}",
+            ), ()
         key_values = [_dig(raw, k) for k in self.stream.primary_key]
         missing = [
             k
@@ -103,12 +116,12 @@ class RecordValidator:
         ]
         key = tuple("" if v is None else str(v) for v in key_values)
         if missing:
-            return f"primary key field(s) {', '.join(missing)} missing", key
+            return (PRIMARY_KEY_MISSING, f"primary key field(s) {', '.join(missing)} missing"), key
         if self.validator is not None:
             error = jsonschema.exceptions.best_match(self.validator.iter_errors(raw))
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path) or "(record)"
-                return f"{where}: {error.message}", key
+                return (SCHEMA_INVALID, f"{where}: {error.message}"), key
         for ref in self.stream.references:
             values = self.known.get(ref.field)
             if values is None:
@@ -116,10 +129,10 @@ class RecordValidator:
             for value in _walk(raw, ref.field):
                 if value is not None and str(value) not in values:
                     return (
+                        UNKNOWN_REFERENCE,
                         f"{ref.field} {value!r} is unknown in {ref.system} {ref.stream} "
                         f"(no {ref.value} {value!r}): create it there or correct the record",
-                        key,
-                    )
+                    ), key
         return None, key
 
     def check_drift(self, page_size: int, rejected: Iterable[Rejected]) -> None:

@@ -51,6 +51,16 @@ def declared_slas(defs_dir: Path | None = None) -> dict[tuple[str, str], int]:
     return out
 
 
+def outbound_sla_minutes() -> int:
+    """The delivery SLA: ``ops_outbound_sla_minutes`` in dbt_project.yml's vars (default 60)."""
+    import yaml
+
+    from dagster_project.transform.project import DBT_PROJECT_DIR
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return int((project.get("vars") or {}).get("ops_outbound_sla_minutes") or 60)
+
+
 def model_sla_minutes(props: Mapping[str, Any]) -> int | None:
     """A dbt model's freshness SLA: ``meta.freshness_sla_minutes`` (dbt_project.yml), if any."""
     if props.get("resource_type") != "model":

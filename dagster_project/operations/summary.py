@@ -33,19 +33,15 @@ def _exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
     return conn.execute("select to_regclass(%s)", (f"{schema}.{table}",)).fetchone()[0] is not None
 
 
-def latest_gates(conn: psycopg.Connection) -> dict[str, tuple[bool, str]]:
-    """Each target's latest gate verdict: (passed, summary)."""
-    rows = conn.execute(
-        """select distinct on (target) target, passed, summary
-             from ops.gate_results where gate = 'gate'
-            order by target, checked_at desc, id desc"""
-    ).fetchall()
-    return {target: (passed, summary) for target, passed, summary in rows}
-
-
 def collect_summary(conn: psycopg.Connection) -> RunSummary:
     """Read the summary from the hub."""
-    out = RunSummary(gates=latest_gates(conn))
+    from dagster_project.operations.status import gate_verdicts
+
+    out = RunSummary(
+        gates={
+            g.target: (bool(g.passed), g.summary) for g in gate_verdicts(conn) if g.passed is not None
+        }
+    )
     out.orders_in_erp = conn.execute(
         """select count(distinct record_key) from ops.outbox
             where target = 'erp_sales_orders' and status = any(%s)""",

@@ -1,6 +1,6 @@
-"""One landed, built sandbox world shared by the model tests.
+"""How a landed, built sandbox world is made (``clean_world`` in tests/conftest.py is one).
 
-``clean_world``: a fresh hub database, the clean 50-SKU sandbox world of ``SEED``
+``landed_world``: a fresh hub database, the clean 50-SKU sandbox world of ``SEED``
 running (with the session's ERP seeded from the same world), every raw stream
 landed and every dbt model built through Dagster once. Tests that change the
 world (a price edit, a stale feed) must undo what they change or work on their
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-import pytest
 
 from dagster_project.definitions import defs
 from dagster_project.hub.migrate import apply_migrations
@@ -58,13 +57,6 @@ class LandedWorld:
         return result
 
 
-@pytest.fixture
-def hub(scratch_db: str) -> str:
-    """A fresh, migrated hub database of its own (dropped afterwards)."""
-    apply_migrations(scratch_db)
-    return scratch_db
-
-
 @contextmanager
 def landed_world(pg_cluster, erp) -> Iterator[LandedWorld]:
     """A fresh hub, the clean sandbox world of SEED beside ``erp``, every raw stream landed
@@ -82,10 +74,4 @@ def landed_world(pg_cluster, erp) -> Iterator[LandedWorld]:
         started = time.monotonic()
         world.built = run(definitions, hub, env, world.keys(*DBT_LAYERS))
         world.build_seconds = time.monotonic() - started
-        yield world
-
-
-@pytest.fixture(scope="session")
-def clean_world(pg_cluster, erp, seed_report) -> Iterator[LandedWorld]:
-    with landed_world(pg_cluster, erp) as world:
         yield world

@@ -36,6 +36,8 @@ MARTS = {
     "recon_availability",
     "recon_supplier",
     "recon_returns",
+    "ops_sync_health",
+    "ops_exceptions",
 }
 PUBLISH = {
     "storefront_inventory",

@@ -74,3 +74,18 @@ ops_outbox = _ops_table(
     "answer (written by delivery); routing reads it so an order released once is not routed "
     "again.",
 )
+ops_quarantine = _ops_table(
+    "quarantine",
+    "input that could not be loaded, with its reason and business error code (written by "
+    "every ingest asset); marts.ops_sync_health and marts.ops_exceptions show what is open.",
+)
+ops_dead_letter = _ops_table(
+    "dead_letter",
+    "messages a target refused or that failed every attempt (written by delivery; resolved by "
+    "`distrohub dlq retry|discard`); marts.ops_exceptions lists the open ones.",
+)
+ops_gate_results = _ops_table(
+    "gate_results",
+    "every gate evaluation of a publish model and its verdict (written by the gate checks); "
+    "marts.ops_exceptions shows the targets whose latest verdict holds them.",
+)
