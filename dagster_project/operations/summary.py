@@ -37,9 +37,8 @@ def collect_summary(conn: psycopg.Connection) -> RunSummary:
     """Read the summary from the hub."""
     from dagster_project.operations.status import gate_verdicts
 
-    verdicts = gate_verdicts(conn)
-    out = RunSummary(gates={g.target: (bool(g.passed), g.summary) for g in verdicts if g.passed})
-    out.gates.update({g.target: (False, g.summary) for g in verdicts if g.passed is False})
+    gated = [g for g in gate_verdicts(conn) if g.passed is not None]  # None: never gated
+    out = RunSummary(gates={g.target: (bool(g.passed), g.summary) for g in gated})
     out.orders_in_erp = conn.execute(
         """select count(distinct record_key) from ops.outbox
             where target = 'erp_sales_orders' and status = any(%s)""",
