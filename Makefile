@@ -16,7 +16,8 @@ install:
 demo: install   ## start the hub, the sandbox systems and the ERP; run the pipeline once
 	@$(BIN)/distrohub demo --seed $(SEED) --skus $(SKUS) --orders-per-day $(ORDERS_PER_DAY) --days $(DAYS) --scenario $(SCENARIO)
 
-test: install   ## the whole test suite on a throwaway PostgreSQL cluster
+test:           ## the whole test suite on a throwaway PostgreSQL cluster (and a headless Chromium)
+	@./scripts/setup.sh --test
 	@$(BIN)/pytest
 
 ui: install     ## the Dagster UI on http://127.0.0.1:3000

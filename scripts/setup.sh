@@ -2,11 +2,20 @@
 # Set up a fresh Debian machine for distrohub: PostgreSQL's server binaries
 # (installed with apt-get when we are root, otherwise the exact command is
 # printed) and the project's virtual environment. Safe to run again.
+# With --test (what `make test` passes) also the headless Chromium and its driver
+# that the UI tests drive (Debian's chromium and chromium-driver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-}
+FOR_TESTS=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) FOR_TESTS=1 ;;
+    *) echo "usage: scripts/setup.sh [--test]  (--test: also the browser the UI tests drive)" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -41,6 +50,23 @@ if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
   echo "Running as root but there is no 'postgres' user to run the server as (initdb refuses root)." >&2
   echo "Reinstall Debian's postgresql-15 package, which creates it: apt-get install --reinstall -y postgresql-15" >&2
   exit 1
+fi
+
+# -- headless Chromium for the UI tests (--test only) -----------------------------
+# tests/browser.py drives /usr/bin/chromium through /usr/bin/chromedriver (never a
+# downloaded driver). About 120 MB of packages; a fresh install takes some 15-30 s.
+browser_present() { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }
+if [ "$FOR_TESTS" = 1 ] && ! browser_present; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Debian's chromium and chromium-driver for the UI tests (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium chromium-driver fonts-liberation >/dev/null
+  else
+    echo "The UI tests drive a headless Chromium, which is not installed. Run, as root:" >&2
+    echo "  apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver fonts-liberation" >&2
+    echo "Without it the UI browser test is skipped (and fails when CI=true)." >&2
+  fi
 fi
 
 # -- the virtual environment -------------------------------------------------------
