@@ -96,10 +96,10 @@ def hub(scratch_db: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def clean_world(pg_cluster, erp, seed_report):
+def clean_world(pg_cluster, erp_clean):
     """One landed, built clean world for every folder (tests/models/conftest.py says how):
     defined here, not there, so tests in several folders share one world, not one each."""
     from tests.models.conftest import landed_world
 
-    with landed_world(pg_cluster, erp) as world:
+    with landed_world(pg_cluster, erp_clean) as world:
         yield world

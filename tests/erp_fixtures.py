@@ -150,6 +150,15 @@ def erp_discrepancies(erp: RunningErp, state_dir: Path) -> Iterator[RunningErp]:
 
 
 @pytest.fixture(scope="session")
+def erp_clean(erp: RunningErp, state_dir: Path) -> Iterator[RunningErp]:
+    """An ERP seeded with the clean world that no test writes to: the models' clean world
+    reads it (the session's first ERP gets sales orders from tests/erp, whose invoices make
+    every shipped order of the world look "not invoiced")."""
+    with another_erp(erp, state_dir, "erp_clean") as e:
+        yield e
+
+
+@pytest.fixture(scope="session")
 def erp_publish(erp: RunningErp, state_dir: Path) -> Iterator[RunningErp]:
     """A third ERP, seeded with the clean world, that the publish tests create orders in."""
     with another_erp(erp, state_dir, "erp_publish") as e:

@@ -128,7 +128,10 @@ def evaluate(
         dbt_part = dbt_tests_of(conn, cfg, version)
         suite_part = expectations_of(database_url, cfg)
         fresh_part = freshness_part(
-            conn, upstream_streams(cfg.model), cfg.freshness.max_age_minutes
+            conn,
+            upstream_streams(cfg.model),
+            cfg.freshness.max_age_minutes,
+            cfg.freshness.handled_by_model,
         )
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         with conn.transaction():

@@ -49,6 +49,12 @@ class Freshness(BaseModel):
         description="At most this old for this target; by default each source stream's own "
         "SLA (defs.yaml freshness_minutes, operations/slas.py) applies.",
     )
+    handled_by_model: list[str] = Field(
+        default_factory=list,
+        description="Streams ('<system>/<stream>', globs) whose staleness the model handles "
+        "itself (e.g. stock feeds: a stale location is held or zeroed by its policy), so they "
+        "do not hold the whole publish.",
+    )
 
 
 class LoopSuppression(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from typing import Any
 
 import psycopg
@@ -170,9 +171,15 @@ def freshness_part(
     conn: psycopg.Connection,
     streams: Sequence[tuple[str, str]],
     cap_minutes: int | None = None,
+    handled_by_model: Sequence[str] = (),
 ) -> GatePart:
     """Every source stream was loaded successfully within its SLA (``defs.yaml``
-    ``freshness_minutes``; ``cap_minutes``, when set, is the most any may be for this target)."""
+    ``freshness_minutes``; ``cap_minutes``, when set, is the most any may be for this target).
+    Streams matching ``handled_by_model`` ('<system>/<stream>' globs) are left to the model's
+    own policy (a stale stock feed holds its location's rows, not the whole publish)."""
+    streams = [
+        s for s in streams if not any(fnmatch(f"{s[0]}/{s[1]}", p) for p in handled_by_model)
+    ]
     if not streams:
         return GatePart("freshness", True, "the model reads no source stream")
     declared = declared_slas()

@@ -70,7 +70,10 @@ def build_world(hub: str, erp, **sandbox_args) -> tuple[dict, str]:
     failed = [e.step_key for e in built.all_events if e.is_step_failure]
     assert built.success, failed
     checks = built.get_asset_check_evaluations()
-    assert checks and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+    # the dbt tests pass; only the `sla` checks fail, on the planted discrepancies past their SLA
+    failing = [(c.asset_key.to_user_string(), c.check_name) for c in checks if not c.passed]
+    assert checks and {name for _, name in failing} <= {"sla"}, failing
+    assert ("marts/recon_orders", "sla") in failing
     return truth, as_of
 
 

@@ -19,6 +19,7 @@ from tests.ingest.test_sandbox_ingest import environment
 from tests.models.conftest import run
 
 STOCK = ("wms_dc_east", "stock")
+PRICES = ("tryton", "price_list_lines")
 
 
 def test_every_source_and_mart_has_its_sla_as_policy_and_check() -> None:
@@ -77,8 +78,8 @@ def _check_results(result, name: str) -> dict[dg.AssetKey, dg.AssetCheckEvaluati
 
 def test_a_stale_source_fails_its_freshness_check_and_holds_the_publish(clean_world) -> None:
     world = clean_world
-    cfg = target("storefront_inventory")
-    stock_key = dg.AssetKey(["raw", "wms_dc_east__stock"])
+    cfg = target("storefront_prices")
+    stale_key = dg.AssetKey(["raw", "tryton__price_list_lines"])
     env = {**world.env, "DISTROHUB_DATABASE_URL": world.hub}
     with environment(env), dg.instance_for_test() as instance:
         fresh = world.definitions.resolve_job_def("sla_checks").execute_in_process(
@@ -86,23 +87,23 @@ def test_a_stale_source_fails_its_freshness_check_and_holds_the_publish(clean_wo
         )
     assert fresh.success
     before = _check_results(fresh, "freshness")
-    assert before[stock_key].passed, before[stock_key].description
+    assert before[stale_key].passed, before[stale_key].description
     try:
-        with backdated(world.hub, *STOCK, hours=3):
+        with backdated(world.hub, *PRICES, hours=5):
             with environment(env), dg.instance_for_test() as instance:
                 stale = world.definitions.resolve_job_def("sla_checks").execute_in_process(
                     instance=instance, op_selection=["source_freshness"], raise_on_error=False
                 )
-            evaluation = _check_results(stale, "freshness")[stock_key]
+            evaluation = _check_results(stale, "freshness")[stale_key]
             assert not evaluation.passed
             assert evaluation.severity == dg.AssetCheckSeverity.ERROR
             # the operator reads which stream, how late against which SLA, and what to do
-            assert "wms_dc_east stock: last loaded 3 h ago (SLA 1 h, 2 h late)" in (
+            assert "tryton price_list_lines: last loaded 5 h ago (SLA 3 h, 2 h late)" in (
                 evaluation.description
             ), evaluation.description
-            assert "materialize raw/wms_dc_east__stock" in evaluation.description
+            assert "materialize raw/tryton__price_list_lines" in evaluation.description
             others = [k for k, e in _check_results(stale, "freshness").items() if not e.passed]
-            assert others == [stock_key]
+            assert others == [stale_key]
 
             # the build of its publish model fails the gate, and the delivery is not run
             built = run(
@@ -113,7 +114,7 @@ def test_a_stale_source_fails_its_freshness_check_and_holds_the_publish(clean_wo
             )
             gate = _check_results(built, "gate")[dg.AssetKey(["publish", cfg.model])]
             assert not gate.passed
-            assert "wms_dc_east stock: last loaded 3 h ago" in gate.description
+            assert "tryton price_list_lines: last loaded 5 h ago" in gate.description
             assert not any(
                 e.is_successful_output or e.is_step_success
                 for e in built.all_events
