@@ -35,6 +35,7 @@ from dagster_project.operations.freshness import feed_ages
 from dagster_project.operations.slas import (
     declared_slas,
     describe_minutes,
+    first_few,
     model_sla_minutes,
     outbound_sla_minutes,
 )
@@ -90,11 +91,6 @@ def recon_breaches(conn: psycopg.Connection, recon: ReconSla) -> tuple[int, list
             + (f" (SLA {describe_minutes(float(sla_hours) * 60)})" if sla_hours else "")
         )
     return sum(r[2] for r in rows), lines
-
-
-def _shown(lines: list[str], limit: int = 5) -> str:
-    more = len(lines) - limit
-    return "; ".join(lines[:limit]) + (f"; and {more} more" if more > 0 else "")
 
 
 def model_slas() -> dict[dg.AssetKey, int]:
@@ -287,7 +283,7 @@ class SlaChecksComponent(dg.Component, dg.Model, dg.Resolvable):
                         check_name="sla",
                         passed=count == 0,
                         severity=dg.AssetCheckSeverity.ERROR,
-                        description=_shown(lines) if lines else "no discrepancy past its SLA",
+                        description=first_few(lines) if lines else "no discrepancy past its SLA",
                         metadata={
                             "breached_rows": count,
                             "breaches": dg.MetadataValue.md(
@@ -327,7 +323,7 @@ class SlaChecksComponent(dg.Component, dg.Model, dg.Resolvable):
                         check_name="delivery",
                         passed=not problems,
                         severity=dg.AssetCheckSeverity.ERROR,
-                        description=_shown(problems)
+                        description=first_few(problems)
                         if problems
                         else f"nothing dead, nothing waiting longer than {describe_minutes(sla)}",
                         metadata={"problems": len(problems)},

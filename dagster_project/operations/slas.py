@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dagster as dg
+if TYPE_CHECKING:
+    import dagster as dg
 
 #: the SLA of a stream whose system and stream declare none, by the system's kind (minutes)
 KIND_SLA_MINUTES: dict[str, int] = {
@@ -72,6 +73,8 @@ def model_sla_minutes(props: Mapping[str, Any]) -> int | None:
 
 def freshness_policy(minutes: int) -> dg.FreshnessPolicy:
     """Dagster's freshness policy for an SLA: failing past it, warning at half of it."""
+    import dagster as dg
+
     return dg.FreshnessPolicy.time_window(
         fail_window=timedelta(minutes=minutes), warn_window=timedelta(minutes=minutes / 2)
     )
@@ -85,3 +88,9 @@ def describe_minutes(minutes: float) -> str:
     if hours < 48:
         return f"{hours:.1f}".rstrip("0").rstrip(".") + " h"
     return f"{hours / 24:.1f}".rstrip("0").rstrip(".") + " d"
+
+
+def first_few(lines: list[str], limit: int = 5) -> str:
+    """The first ``limit`` lines joined with '; ', and how many more there are."""
+    more = len(lines) - limit
+    return "; ".join(lines[:limit]) + (f"; and {more} more" if more > 0 else "")

@@ -235,7 +235,7 @@ def _jsonable(value: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------- reading
-def _exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
+def relation_exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
     return conn.execute("select to_regclass(%s)", (f"{schema}.{name}",)).fetchone()[0] is not None
 
 
@@ -325,14 +325,14 @@ def collect(conn: psycopg.Connection) -> Status:
     """Everything `distrohub status` shows, read in one go (see the module docstring)."""
     checked_at = conn.execute("select now()").fetchone()[0]
     status = Status(checked_at=checked_at)
-    if _exists(conn, *SYNC_HEALTH):
+    if relation_exists(conn, *SYNC_HEALTH):
         status.sync = sync_health(conn)
     else:
         status.missing.append(".".join(SYNC_HEALTH))
     status.gates = gate_verdicts(conn)
     status.outbox = outbox_depth(conn)
     status.dead_letters = dead_letters(conn)
-    if _exists(conn, *EXCEPTIONS):
+    if relation_exists(conn, *EXCEPTIONS):
         status.exceptions, status.exceptions_as_of = exception_counts(conn)
     else:
         status.missing.append(".".join(EXCEPTIONS))

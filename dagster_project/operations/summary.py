@@ -29,13 +29,9 @@ class RunSummary:
     dead_letters: int = 0
 
 
-def _exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
-    return conn.execute("select to_regclass(%s)", (f"{schema}.{table}",)).fetchone()[0] is not None
-
-
 def collect_summary(conn: psycopg.Connection) -> RunSummary:
     """Read the summary from the hub."""
-    from dagster_project.operations.status import gate_verdicts
+    from dagster_project.operations.status import gate_verdicts, relation_exists
 
     gated = [g for g in gate_verdicts(conn) if g.passed is not None]  # None: never gated
     out = RunSummary(gates={g.target: (bool(g.passed), g.summary) for g in gated})
@@ -44,7 +40,7 @@ def collect_summary(conn: psycopg.Connection) -> RunSummary:
             where target = 'erp_sales_orders' and status = any(%s)""",
         (list(IN_TARGET),),
     ).fetchone()[0]
-    if _exists(conn, "publish", "erp_sales_orders"):
+    if relation_exists(conn, "publish", "erp_sales_orders"):
         out.orders_held = dict(
             conn.execute(
                 """select hold_reason, count(distinct order_key)::int

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from dagster_project.operations.freshness import feed_ages
-from dagster_project.operations.slas import DEFAULT_SLA_MINUTES, declared_slas
+from dagster_project.operations.slas import DEFAULT_SLA_MINUTES, declared_slas, first_few
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def freshness_part(
         "stale": stale,
     }
     if stale:
-        shown = "; ".join(stale[:5]) + (f"; and {len(stale) - 5} more" if len(stale) > 5 else "")
+        shown = first_few(stale)
         return GatePart(
             "freshness",
             False,
