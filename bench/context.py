@@ -1,0 +1,130 @@
+"""The scale knobs and what every measurement shares: a hub cluster, fresh databases, progress."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from dagster_project.hub import settings
+from dagster_project.hub.cluster import ClusterInfo, EmbeddedCluster
+from dagster_project.hub.migrate import apply_migrations
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big each measurement runs. ``default`` is what the README's figures come from."""
+
+    skus: int = 100_000  # rebuild: catalog size
+    locations: int = 12  # rebuild/incremental: stocking locations (WMS DCs and the 3PL)
+    channels: int = 3  # rebuild/incremental: storefront channels
+    orders: tuple[int, ...] = (20_000, 200_000)  # ingest: storefront orders per run
+    incremental_skus: tuple[int, ...] = (10_000, 100_000)  # incremental: catalog sizes
+    change_share: float = 0.01  # incremental: share of SKUs whose stock changes
+    events: int = 50  # event latency: WMS stock-change events
+    erp_orders: int = 400  # ERP intake: storefront orders sent to Tryton
+    dlt: bool = True  # ingest: also run dlt's rest_api source on the same endpoint
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, Scale] = {
+    "default": Scale(),
+    # seconds-long: every measurement runs end to end on a toy world (make test runs it)
+    "smoke": Scale(
+        skus=300,
+        locations=3,
+        channels=3,
+        orders=(600,),
+        incremental_skus=(300,),
+        change_share=0.05,
+        events=3,
+        erp_orders=10,
+    ),
+}
+
+
+def scale_from(preset: str, **overrides) -> Scale:
+    base = PRESETS[preset]
+    given = {k: v for k, v in overrides.items() if v not in (None, ())}
+    return replace(base, **given)
+
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BenchContext:
+    """What a measurement gets: the scale, a PostgreSQL cluster, a state folder, progress."""
+
+    scale: Scale
+    state_dir: Path
+    progress: Progress = print
+    cluster: ClusterInfo | None = None  # given (tests) or started on first use
+    _owned: EmbeddedCluster | None = field(default=None, repr=False)
+
+    def step(self, message: str) -> None:
+        self.progress(message)
+
+    def pg(self) -> ClusterInfo:
+        """The bench's PostgreSQL cluster (the product's embedded cluster in the bench state
+        folder, same configuration as the demo's), started on first use."""
+        if self.cluster is None:
+            self._owned = EmbeddedCluster(self.state_dir / "hub", durable=True)
+            self.step(f"starting the bench's PostgreSQL cluster in {self._owned.data_dir}")
+            self.cluster = self._owned.start(self.step)
+        return self.cluster
+
+    @contextmanager
+    def fresh_hub(self, label: str, keep: bool = False) -> Iterator[str]:
+        """A fresh, migrated hub database for one measurement (dropped afterwards)."""
+        pg = self.pg()
+        name = f"bench_{label}_{uuid.uuid4().hex[:6]}"
+        with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("create database {} owner {}").format(
+                    sql.Identifier(name), sql.Identifier(settings.OWNER_ROLE)
+                )
+            )
+        url = settings.with_database(pg.hub_url, name)
+        apply_migrations(url)
+        try:
+            yield url
+        finally:
+            if not keep:
+                with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+                    conn.execute(
+                        sql.SQL("drop database if exists {} with (force)").format(
+                            sql.Identifier(name)
+                        )
+                    )
+
+    def close(self) -> None:
+        if self._owned is not None:
+            self._owned.stop()
+
+
+class Ticker:
+    """Progress for a loop: a line at most every ``every`` seconds."""
+
+    def __init__(
+        self, progress: Progress, label: str, total: int | None = None, every: float = 5.0
+    ) -> None:
+        self.progress, self.label, self.total, self.every = progress, label, total, every
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, done: int, extra: str = "") -> None:
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        of = f"/{self.total:,}" if self.total else ""
+        rate = done / max(now - self.started, 1e-9)
+        self.progress(f"{self.label}: {done:,}{of} ({rate:,.0f}/s){' ' + extra if extra else ''}")
