@@ -8,7 +8,7 @@ ORDERS_PER_DAY ?= 20
 DAYS ?= 3
 SCENARIO ?= clean
 
-.PHONY: install demo test ui stop lint clean webhooks docs
+.PHONY: install demo test ui stop lint clean webhooks worker docs bench
 
 install:
 	@./scripts/setup.sh
@@ -25,6 +25,9 @@ ui: install     ## the Dagster UI on http://127.0.0.1:3000
 
 webhooks: install  ## the webhook receiver on http://127.0.0.1:8787/webhooks/<path>
 	@$(BIN)/distrohub webhooks serve
+
+worker: install   ## the narrow path: stock events to the storefronts in about a second, gated
+	@$(BIN)/distrohub worker
 
 docs: install   ## dbt docs generate on the hub (site in dbt_project/target/)
 	@$(BIN)/python -m dagster_project.transform.dbt_run docs generate

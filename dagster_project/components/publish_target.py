@@ -66,13 +66,17 @@ class PublishTargetComponent(dg.Component, dg.Model, dg.Resolvable):
     max_attempts: int = 5
     retry_backoff_seconds: float = 30.0
     pool: str | None = None
+    narrow: dict[str, Any] | None = Field(
+        None, description="The narrow path: column, models, scope, streams (publish/targets.py)."
+    )
     automation: str = Field("running", description="The sensor: running or stopped.")
 
     @property
     def config(self) -> TargetConfig:
         fields = self.model_dump(exclude={"automation"})
-        if fields["loop_suppression"] is None:
-            fields.pop("loop_suppression")
+        for optional in ("loop_suppression", "narrow"):
+            if fields[optional] is None:
+                fields.pop(optional)
         return TargetConfig(**fields)
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:

@@ -24,6 +24,19 @@ class Reference(BaseModel):
     value: str = Field(description="Top-level payload field holding the known value, e.g. code.")
 
 
+class KeyRefresh(BaseModel):
+    """How a stream is re-read for a few values of one key field, and how an event names them
+    (the worker's narrow path: a WMS 'stock.adjusted' event re-reads that SKU's bins only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="The key column the stream is re-read by (e.g. sku).")
+    param: str = Field(description="The query parameter that filters the stream by it.")
+    event_path: str = Field(
+        description="Dotted path in a trigger event's JSON body to the value (e.g. data.sku)."
+    )
+
+
 class StreamConfig(BaseModel):
     """One stream of one system instance, as declared in ``defs.yaml``."""
 
@@ -82,6 +95,11 @@ class StreamConfig(BaseModel):
         description="Webhook topics that only trigger this stream's sync (their bodies are "
         "not records of it, e.g. a WMS 'stock.adjusted' event for the stock listing).",
     )
+    refresh_by_key: KeyRefresh | None = Field(
+        None,
+        description="The stream can be re-read for the keys a trigger event names (the "
+        "narrow path of `distrohub worker`); a snapshot stream is then closed for those keys.",
+    )
     drop_folder: bool = Field(False, description="Files from the system's folder (a sensor).")
     freshness_minutes: int | None = Field(
         None,
@@ -111,6 +129,11 @@ class StreamConfig(BaseModel):
             raise ValueError(f"stream {self.name}: filter_param needs the cursor_field it filters")
         if not self.primary_key:
             raise ValueError(f"stream {self.name}: primary_key must name at least one field")
+        if self.refresh_by_key and self.refresh_by_key.field not in self.key_columns:
+            raise ValueError(
+                f"stream {self.name}: refresh_by_key.field must be one of its key columns "
+                f"{list(self.key_columns)}"
+            )
         return self
 
     @property

@@ -149,13 +149,15 @@ class Landing:
             self.conn.execute(ddl)
 
     # ------------------------------------------------------------- batches
-    def start_batch(self, cursor_before: Any) -> None:
+    def start_batch(self, cursor_before: Any, scope: str | None = None) -> None:
+        """Record the load in ops.ingest_batches; ``scope`` names the keys of a partial re-read
+        (which feed ages and freshness do not count as a reading of the whole feed)."""
         with self.conn.transaction():
             self.conn.execute(
                 """insert into ops.ingest_batches
-                       (batch_id, system, stream, started_at, status, cursor_before)
-                   values (%s, %s, %s, now(), 'running', %s)""",
-                (self.batch_id, self.system, self.stream, Jsonb(cursor_before)),
+                       (batch_id, system, stream, started_at, status, cursor_before, scope)
+                   values (%s, %s, %s, now(), 'running', %s, %s)""",
+                (self.batch_id, self.system, self.stream, Jsonb(cursor_before), scope),
             )
 
     def finish_batch(
@@ -296,15 +298,23 @@ class Landing:
         )
         self.conn.commit()
 
-    def close_snapshot(self, source: str) -> int:
-        """After a COMPLETE sync: tombstone every live key this sync did not see."""
+    def close_snapshot(self, source: str, scope: tuple[str, Sequence[str]] | None = None) -> int:
+        """After a COMPLETE sync: tombstone every live key this sync did not see.
+
+        ``scope`` = (key column, values): the sync read only the keys with those values (the
+        stream re-read for a few SKUs), so only those can have disappeared."""
         key_cols = [sql.Identifier(k) for k in self.key_fields]
         keys = sql.SQL(", ").join(key_cols)
         join = sql.SQL(" and ").join(sql.SQL("s.{k} = l.{k}").format(k=c) for c in key_cols)
+        only = sql.SQL("")
+        if scope is not None:
+            if scope[0] not in self.key_fields:
+                raise ValueError(f"{scope[0]!r} is not a key column of raw.{self.stream}")
+            only = sql.SQL("where {} = any(%(scope)s)").format(sql.Identifier(scope[0]))
         statement = sql.SQL(
             """with latest as (
                    select distinct on ({keys}) {keys}, payload
-                     from {table} order by {keys}, _seq desc
+                     from {table} {only} order by {keys}, _seq desc
                )
                insert into {table} ({keys}, payload, _payload_hash, _batch_id, _source)
                select {keys}, '{{"_deleted": true}}'::jsonb, md5('{{"_deleted": true}}'),
@@ -315,9 +325,14 @@ class Landing:
                on conflict ({keys}, _payload_hash) do update
                   set _seq = default, _loaded_at = now(), _batch_id = excluded._batch_id,
                       _source = excluded._source"""
-        ).format(keys=keys, table=self.table, join=join)
+        ).format(keys=keys, table=self.table, join=join, only=only)
+        params = {
+            "batch": self.batch_id,
+            "source": source,
+            "scope": list(scope[1]) if scope else [],
+        }
         with self.conn.transaction():
-            cur = self.conn.execute(statement, {"batch": self.batch_id, "source": source})
+            cur = self.conn.execute(statement, params)
             gone = cur.rowcount
         self.conn.execute("drop table if exists _snapshot_keys")
         self.conn.commit()

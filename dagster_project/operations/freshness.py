@@ -82,6 +82,7 @@ def feed_ages(conn: psycopg.Connection, slas: Mapping[tuple[str, str], int]) -> 
              left join lateral (
                   select max(finished_at) as finished_at from ops.ingest_batches b
                    where b.system = s.system and b.stream = s.stream and b.status = 'succeeded'
+                     and b.scope is null
              ) ok on true
              left join lateral (
                   select coalesce(finished_at, started_at) as finished_at, error

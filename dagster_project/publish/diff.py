@@ -20,6 +20,7 @@ state makes obsolete. Removals are not sent: every current target keeps its last
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ def _col(name: str) -> sql.Composable:
     return sql.Identifier("t", name)
 
 
-def _desired_query(cfg: TargetConfig) -> sql.Composable:
+def _desired_query(cfg: TargetConfig, scope_column: str | None = None) -> sql.Composable:
     key = sql.SQL("concat_ws(':', {})").format(
         sql.SQL(", ").join(sql.SQL("{}::text").format(_col(c)) for c in cfg.key_columns)
     )
@@ -55,7 +56,10 @@ def _desired_query(cfg: TargetConfig) -> sql.Composable:
         else sql.SQL("false")
     )
     loop = cfg.loop_suppression
-    if loop is not None and not cfg.lines_order_by:
+    # The narrow path (a scope) does not compare with the target's own feed: that relation is a
+    # staging view over the target's whole catalog, read in full by the comparison; a record the
+    # target already holds is then sent again, which an absolute set makes harmless.
+    if loop is not None and not cfg.lines_order_by and not scope_column:
         schema, name = loop.relation.split(".")
         conditions = [
             sql.SQL("l.{} = {}").format(sql.Identifier(live), _col(ours))
@@ -70,6 +74,11 @@ def _desired_query(cfg: TargetConfig) -> sql.Composable:
     else:
         in_target = sql.SQL("false")
     relation = sql.Identifier(*cfg.relation)
+    where = (
+        sql.SQL("where {} = any(%(scope)s)").format(_col(scope_column))
+        if scope_column
+        else sql.SQL("")
+    )
     if cfg.lines_order_by:
         order = sql.SQL(", ").join(_col(c) for c in cfg.lines_order_by)
         inner = sql.SQL(
@@ -78,45 +87,73 @@ def _desired_query(cfg: TargetConfig) -> sql.Composable:
                           as payload,
                       bool_or({held}) as held, false as zeroes, false as in_target
                  from {relation} as t
+                {where}
                 group by 1"""
-        ).format(key=key, system=system, order=order, held=held, relation=relation)
+        ).format(key=key, system=system, order=order, held=held, relation=relation, where=where)
     else:
         inner = sql.SQL(
             """select {key} as record_key, {system} as system, to_jsonb(t) as payload,
                       {held} as held, {zero} as zeroes, {in_target} as in_target
-                 from {relation} as t"""
+                 from {relation} as t
+                {where}"""
         ).format(
-            key=key, system=system, held=held, zero=zero, in_target=in_target, relation=relation
+            key=key,
+            system=system,
+            held=held,
+            zero=zero,
+            in_target=in_target,
+            relation=relation,
+            where=where,
         )
     return sql.SQL("select d.*, md5(d.payload::text) as payload_hash from ({}) as d").format(inner)
 
 
-def compute(conn: psycopg.Connection, cfg: TargetConfig) -> ChangeCounts:
-    """Build the diff tables for ``cfg`` in the current transaction; the counts."""
+def compute(
+    conn: psycopg.Connection,
+    cfg: TargetConfig,
+    scope: tuple[str, Sequence[str]] | None = None,
+) -> ChangeCounts:
+    """Build the diff tables for ``cfg`` in the current transaction; the counts.
+
+    ``scope`` = (column, values) restricts it to the model's rows whose column is one of the
+    values (the narrow path): records outside it are neither compared nor counted, and
+    removals cannot be seen (they are never sent anyway).
+    """
+    column, values = scope if scope else (None, ())
     conn.execute(
         sql.SQL("create temp table publish_desired on commit drop as {}").format(
-            _desired_query(cfg)
-        )
+            _desired_query(cfg, column)
+        ),
+        {"scope": list(values)} if column else None,
     )
     conn.execute("create index on publish_desired (record_key)")
+    conn.execute("analyze publish_desired")
+    only_desired = (
+        sql.SQL("and record_key in (select record_key from publish_desired)")
+        if column
+        else sql.SQL("")
+    )
     conn.execute(
-        """create temp table publish_told on commit drop as
+        sql.SQL(
+            """create temp table publish_told on commit drop as
            select distinct on (record_key) record_key, payload_hash, payload, pending
              from (
                    select record_key, payload_hash, payload, status = 'pending' as pending,
                           enqueued_at as at, id
                      from ops.outbox
-                    where target = %(t)s and status in ('pending', 'dead')
+                    where target = %(t)s and status in ('pending', 'dead') {only}
                    union all
                    select record_key, payload_hash, payload, false, published_at, 0
-                     from ops.published_state where target = %(t)s
+                     from ops.published_state where target = %(t)s {only}
                   ) u
-            order by record_key, at desc, id desc""",
+            order by record_key, at desc, id desc"""
+        ).format(only=only_desired),
         {"t": cfg.target},
     )
     conn.execute("create index on publish_told (record_key)")
     conn.execute(
-        """create temp table publish_diff on commit drop as
+        sql.SQL(
+            """create temp table publish_diff on commit drop as
            select coalesce(d.record_key, o.record_key) as record_key,
                   d.system, d.payload, d.payload_hash, d.in_target,
                   o.payload as told_payload, coalesce(o.pending, false) as told_pending,
@@ -129,7 +166,8 @@ def compute(conn: psycopg.Connection, cfg: TargetConfig) -> ChangeCounts:
                   end as change,
                   coalesce(d.zeroes, false) as zeroes
              from publish_desired d
-             full join publish_told o on o.record_key = d.record_key"""
+             {join} publish_told o on o.record_key = d.record_key"""
+        ).format(join=sql.SQL("left join") if column else sql.SQL("full join"))
     )
     zero_column = cfg.blast_radius.zero_column
     zeroed = (

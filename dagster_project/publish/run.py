@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 
@@ -24,6 +25,7 @@ from dagster_project.publish.deliver import DeliveryResult, connect, deliver
 from dagster_project.publish.gate import blast_radius_of, evaluate
 from dagster_project.publish.targets import TargetConfig
 from dagster_project.quality.checks import ChangeCounts, GatePart, data_version, latest
+from dagster_project.transform.project import DBT_PROJECT_DIR
 
 
 class PublishRefused(Exception):
@@ -74,7 +76,12 @@ def publish(
     run_id: str | None = None,
     sample_size: int = 20,
     log: Callable[[str], None] = print,
+    project_dir: Path = DBT_PROJECT_DIR,
+    defs_dir: Path | None = None,
 ) -> PublishResult:
+    """Gate (when this version has no verdict yet), diff, enqueue and deliver one target.
+    ``project_dir`` and ``defs_dir`` name the dbt project and the declarations the gate reads
+    (the repository's own by default)."""
     gated = False  # the gate has run in this call
     while True:
         with connect(database_url) as conn:
@@ -95,7 +102,14 @@ def publish(
                 f"{version}); nothing was sent. The next build gates the new version.",
             )
         log(f"{cfg.target}: no gate verdict for publish.{cfg.model} version {version}; gating")
-        evaluate(database_url, cfg, run_id=run_id, accept_blast_radius=accept_blast_radius)
+        evaluate(
+            database_url,
+            cfg,
+            run_id=run_id,
+            accept_blast_radius=accept_blast_radius,
+            project_dir=project_dir,
+            defs_dir=defs_dir,
+        )
         gated = True
     assert result.enqueued is not None
     c = result.counts

@@ -72,6 +72,32 @@ class LoopSuppression(BaseModel):
     compare: dict[str, str] = Field(description="publish model column -> relation column")
 
 
+class Narrow(BaseModel):
+    """The target's narrow path (publish/narrow.py, macros/narrow.sql): its publish model and
+    the models between it and a fast-moving source, rebuilt, gated and delivered for a few keys
+    at a time by the worker (``distrohub worker``) when events name them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str = Field(
+        pattern=IDENTIFIER, description="The key every narrowed model is scoped by (e.g. sku)."
+    )
+    models: list[str] = Field(
+        min_length=1,
+        description="The dbt models rebuilt for the scope, upstream first; the last is the "
+        "publish model.",
+    )
+    scope: str = Field(
+        pattern=IDENTIFIER,
+        description="The dbt analysis (dbt_project/analyses/) that widens the changed keys ($1) "
+        "to every key whose figures depend on them.",
+    )
+    streams: list[str] = Field(
+        default_factory=list,
+        description="Streams ('<system>/<stream>', globs) whose events start a narrow publish.",
+    )
+
+
 class TargetConfig(BaseModel):
     """One publish target."""
 
@@ -107,9 +133,17 @@ class TargetConfig(BaseModel):
     max_attempts: int = Field(5, gt=0, description="Attempts before a dead letter.")
     retry_backoff_seconds: float = Field(30.0, gt=0, description="First retry delay, doubled.")
     pool: str | None = None
+    narrow: Narrow | None = None
 
     @model_validator(mode="after")
     def _check(self) -> TargetConfig:
+        if self.narrow is not None:
+            if self.narrow.models[-1] != self.model:
+                raise ValueError(
+                    f"{self.target}: narrow.models must end with the publish model {self.model}"
+                )
+            if self.lines_order_by:
+                raise ValueError(f"{self.target}: narrow needs one row per record")
         if (self.system is None) == (self.system_column is None):
             raise ValueError(f"{self.target}: declare exactly one of system or system_column")
         for column in [*self.key_columns, *(self.lines_order_by or [])]:

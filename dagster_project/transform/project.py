@@ -78,7 +78,11 @@ def upstream_streams(model: str, project_dir: Path = DBT_PROJECT_DIR) -> list[tu
     """The (system, stream) raw sources a model reads, directly or through other models."""
     import json
 
-    manifest = json.loads(ensure_manifest(project_dir).read_text())
+    return streams_in_manifest(json.loads(ensure_manifest(project_dir).read_text()), model)
+
+
+def streams_in_manifest(manifest: dict, model: str) -> list[tuple[str, str]]:
+    """The (system, stream) raw sources ``model`` reads, per a parsed dbt ``manifest``."""
     parents = manifest["parent_map"]
     start = next(
         (

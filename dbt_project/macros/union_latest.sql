@@ -6,8 +6,9 @@
 {% macro union_latest(kind, stream, key_columns) -%}
     {%- set systems = distrohub_systems(kind) -%}
     {%- if systems | length == 0 -%}
-        select null::text as system, null::jsonb as payload, null::timestamptz as _loaded_at,
-               null::bigint as _seq
+        select null::text as system,
+               {% for key in key_columns %}null::text as {{ key }}, {% endfor %}
+               null::jsonb as payload, null::timestamptz as _loaded_at, null::bigint as _seq
         where false
     {%- endif -%}
     {%- for system in systems %}

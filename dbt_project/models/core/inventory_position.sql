@@ -1,14 +1,20 @@
+-- Rebuilt for a few SKUs by the narrow path (macros/narrow.sql): every input is read through
+-- narrow_scope('sku'), which is `true` in a normal build.
+{{ config(pre_hook="{{ narrow_lock() }}", indexes=[{'columns': ['sku']}]) }}
+
 with
 
 wms_stock as (
 
     select * from {{ ref('stg_wms__stock') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
 tpl_stock as (
 
     select * from {{ ref('stg_3pl__stock') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
@@ -56,6 +62,14 @@ physical as (
 
 book as (
 
+    {% if narrow_build() %}
+    -- the narrow path re-reads a few SKUs' WMS stock after a stock event, not the ERP's book:
+    -- it keeps the ERP book quantities of the last full build (every book entry is on a
+    -- sellable row), and the next full build reads the ERP again
+    select sku, location, erp_book_quantity
+    from {{ this }}
+    where status = 'sellable' and erp_book_quantity is not null and {{ narrow_scope('sku') }}
+    {% else %}
     select
         sku,
         warehouse_code as location,
@@ -63,6 +77,7 @@ book as (
     from erp_stock
     where quantity <> 0
     group by sku, warehouse_code
+    {% endif %}
 
 ),
 

@@ -43,7 +43,9 @@ declared as (
 
 batches as (
 
+    -- whole reads only: a worker's re-read of a few keys (scope set) says nothing of the feed
     select * from {{ source('ops', 'ingest_batches') }}
+    where scope is null
 
 ),
 

@@ -12,41 +12,53 @@
 --   selling units  = floor(base units / case pack) on a channel that sells by the case;
 --   freshness      = a location whose stock feed is older than its SLA is held (nothing is
 --                    published for it) or zeroed, as the location declares.
+--
+-- Rebuilt for a few SKUs by the narrow path (macros/narrow.sql): every input read by SKU goes
+-- through narrow_scope('sku'), which is `true` in a normal build; the narrow scope always holds
+-- a kit together with all its components.
+{{ config(pre_hook="{{ narrow_lock() }}", indexes=[{'columns': ['sku']}]) }}
+
 with
 
 items as (
 
     select * from {{ ref('int_inventory__items') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
 stock as (
 
     select * from {{ ref('int_inventory__physical_stock') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
 routing as (
 
     select * from {{ ref('order_routing') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
 kit_components as (
 
     select * from {{ ref('stg_planning__kit_components') }}
+    where {{ narrow_scope('kit_sku') }}
 
 ),
 
 incoming as (
 
     select * from {{ ref('int_inventory__incoming') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
 drop_ship_supply as (
 
     select * from {{ ref('int_inventory__drop_ship_supply') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
@@ -68,9 +80,10 @@ channels as (
 
 ),
 
-variants as (
+store_listings as (
 
-    select * from {{ ref('stg_shopify__product_variants') }}
+    select * from {{ ref('int_shopify__listings') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
@@ -237,10 +250,10 @@ positions as (
 
 listings as (
 
-    select distinct channels.channel, variants.sku
-    from variants
-    inner join channels on channels.system = variants.system
-    where variants.sku is not null
+    select distinct channels.channel, store_listings.sku
+    from store_listings
+    inner join channels on channels.system = store_listings.system
+    where store_listings.is_listed
 
 ),
 

@@ -2,11 +2,22 @@
 -- marts.sellable_inventory's published figure for the location the store location stands for
 -- (same name as the ERP warehouse). Held rows (stale stock feed, policy hold) are left out, so
 -- the store keeps its last published figure; drop-ship items are not tracked by the stores.
+--
+-- Rebuilt for a few SKUs by the narrow path (macros/narrow.sql): every input read by SKU goes
+-- through narrow_scope('sku'), which is `true` in a normal build; after a full build its data
+-- version goes to ops.model_versions, which the narrow path keeps current.
+{{ config(
+    pre_hook="{{ narrow_lock() }}",
+    post_hook="{{ track_data_version() }}",
+    indexes=[{'columns': ['sku']}]
+) }}
+
 with
 
 sellable as (
 
     select * from {{ ref('sellable_inventory') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
@@ -18,7 +29,8 @@ channels as (
 
 inventory_items as (
 
-    select * from {{ ref('stg_shopify__inventory_items') }}
+    select * from {{ ref('int_shopify__listings') }}
+    where inventory_item_id is not null and {{ narrow_scope('sku') }}
 
 ),
 

@@ -1,11 +1,16 @@
 -- Per stocked item and own location (DC or 3PL): sellable on-hand and what the warehouse has
 -- already committed (open allocations and picks in a WMS, the 3PL's committed column), with
 -- the age of the location's stock feed. Items without stock at a location get zeros.
+-- Rebuilt for a few SKUs by the narrow path (macros/narrow.sql): every input read by SKU
+-- goes through narrow_scope('sku'), which is `true` in a normal build.
+{{ config(pre_hook="{{ narrow_lock() }}", indexes=[{'columns': ['sku']}]) }}
+
 with
 
 items as (
 
     select * from {{ ref('int_inventory__items') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
@@ -18,18 +23,21 @@ locations as (
 positions as (
 
     select * from {{ ref('inventory_position') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
 allocations as (
 
     select * from {{ ref('stg_wms__allocations') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 
 tpl_stock as (
 
     select * from {{ ref('stg_3pl__stock') }}
+    where {{ narrow_scope('sku') }}
 
 ),
 

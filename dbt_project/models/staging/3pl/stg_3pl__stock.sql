@@ -11,9 +11,11 @@ final as (
     select
         system,
         {{ system_location('system') }} as location,
-        payload->>'warehouse' as warehouse,
-        payload->>'sku' as sku,
-        payload->>'status' as status,
+        -- the key columns as landed (the same text as the payload's fields): a filter on them
+        -- reaches raw's index through the latest-version window (the narrow path reads by SKU)
+        warehouse,
+        sku,
+        status,
         payload->>'uom' as uom,
         payload->>'description' as description,
         (payload->>'on_hand')::integer as on_hand,

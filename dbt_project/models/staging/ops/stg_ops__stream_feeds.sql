@@ -17,7 +17,8 @@ final as (
         max(finished_at) as last_success_at,
         count(*)::integer as successful_loads
     from batches
-    where status = 'succeeded'
+    -- a re-read of a few keys (the worker's narrow path, scope set) is not a reading of the feed
+    where status = 'succeeded' and scope is null
     group by system, stream
 
 )

@@ -10,8 +10,10 @@ final as (
 
     select
         system,
-        payload->>'kit_sku' as kit_sku,
-        payload->>'component_sku' as component_sku,
+        -- the key columns as landed (the same text as the payload's fields): a filter on them
+        -- reaches raw's index through the latest-version window (the narrow path reads by SKU)
+        kit_sku,
+        component_sku,
         (payload->>'quantity')::integer as quantity,
         _loaded_at as loaded_at
     from source
