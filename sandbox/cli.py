@@ -163,6 +163,26 @@ def sandbox(ctx: click.Context, state_dir_opt: str | None) -> None:
     help="First port (systems take consecutive ports); 0 = free ports.",
 )
 @click.option(
+    "--backlog-orders",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 10_000_000),
+    help="Benchmarks: place exactly this many orders in the --backlog-channel store over the "
+    "30 days before the epoch (needs --orders-per-day 0; seconds for 200,000).",
+)
+@click.option(
+    "--backlog-channel",
+    default="D2C",
+    show_default=True,
+    type=click.Choice(["B2B", "D2C", "MARKETPLACE"]),
+)
+@click.option(
+    "--prerender-orders",
+    is_flag=True,
+    help="Benchmarks: render every storefront order once at start and serve order lists from "
+    "those bytes (re-rendered when the store changes), so serving costs little CPU.",
+)
+@click.option(
     "--wait",
     "wait_seconds",
     default=900,
@@ -186,6 +206,9 @@ def up(
     timeout_seconds: float,
     webhook_url: str | None,
     port_base: int,
+    backlog_orders: int,
+    backlog_channel: str,
+    prerender_orders: bool,
     wait_seconds: int,
 ) -> None:
     """Generate the world and start every system in the background (harmless if already up)."""
@@ -194,6 +217,11 @@ def up(
         profiles = parse_profiles(faults)
     except FaultError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
+    if backlog_orders and orders_per_day:
+        raise click.BadParameter(
+            "a backlog goes into an empty store: pass --orders-per-day 0 with it",
+            param_hint="--backlog-orders",
+        )
     running = _running(state)
     if running:
         console.print(
@@ -221,6 +249,9 @@ def up(
         timeout_seconds=timeout_seconds,
         webhook_url=webhook_url,
         ports={s: port_base + i for i, s in enumerate(SYSTEMS)} if port_base else {},
+        backlog_orders=backlog_orders,
+        backlog_channel=backlog_channel,
+        prerender_orders=prerender_orders,
     )
     for stale in ("runtime.json", "progress.json", "server.pid.json"):
         (state / stale).unlink(missing_ok=True)

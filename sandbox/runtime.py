@@ -19,6 +19,7 @@ from typing import Any
 from sandbox import carriers
 from sandbox.faults import FaultPlan
 from sandbox.ids import hex_id
+from sandbox.order_bodies import RenderedOrders
 from sandbox.planning import write_planning_exports
 from sandbox.rate_limit import LeakyBucket
 from sandbox.records import LiveOrder, Tracker, WmsEvent
@@ -61,6 +62,12 @@ class SandboxConfig:
     timeout_seconds: float = 15.0
     webhook_url: str | None = None
     webhook_retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0)
+    # a benchmark's store: this many orders placed in backlog_channel's (empty) store over the
+    # 30 days before the epoch (Simulation.place_backlog); needs orders_per_day 0
+    backlog_orders: int = 0
+    backlog_channel: str = "D2C"
+    # render every storefront order once at start and serve list pages from those bytes
+    prerender_orders: bool = False
     host: str = "127.0.0.1"
     ports: dict[str, int] = field(default_factory=dict)
 
@@ -99,6 +106,8 @@ class SandboxRuntime:
             for ch in ("B2B", "D2C", "MARKETPLACE")
         }
         self.wms_webhooks: dict[str, list[dict[str, Any]]] = {"DC-EAST": [], "DC-WEST": []}
+        # per store, when prerender_orders is on: its orders as JSON bytes
+        self.order_bodies: dict[str, RenderedOrders] = {}
         self.dispatching = False
         self._counters: dict[str, int] = {}
 
@@ -114,11 +123,29 @@ class SandboxRuntime:
         sim = Simulation(world, self.faults, auto_release=c.auto_release)
         sim.on_webhook = self.on_webhook
         self.sim = sim
+        if c.backlog_orders:
+            if progress:
+                progress("placing backlog orders", 0, c.backlog_orders)
+            sim.place_backlog(
+                c.backlog_channel,
+                c.backlog_orders,
+                progress=(lambda k, n: progress("placing backlog orders", k, n))
+                if progress
+                else None,
+            )
         hours = c.days * 24
         if progress:
             progress("simulating", 0, hours)
         sim.advance(hours, (lambda k, n: progress("simulating", k, n)) if progress else None)
         self.write_files()
+        if c.prerender_orders:
+            for code, store in sim.stores.items():
+                cache = self.order_bodies[code] = RenderedOrders(sim, store)
+                cache.fill(
+                    (lambda k, n, code=code: progress(f"rendering {code} orders", k, n))
+                    if progress
+                    else None
+                )
         return sim
 
     # -- webhooks ------------------------------------------------------------------

@@ -352,9 +352,11 @@ class _StoreApi:
         allowed_filters: Sequence[str],
         view: Callable[[dict[str, str]], tuple[Sequence[tuple], Callable[[int], bool], bool]],
         render: Callable[[int], dict[str, Any]],
+        rendered: Callable[[int], bytes] | None = None,
     ) -> Response:
         """A cursor-paged list: ``view(filters)`` gives the ascending keys, the
-        filter on positions and whether presentation is descending."""
+        filter on positions and whether presentation is descending. ``rendered``, when
+        given, is a record's JSON already encoded (whole records only: not with ``fields``)."""
         params = request.query_params
         limit = self.limit(params)
         fields = params.get("fields")
@@ -383,7 +385,6 @@ class _StoreApi:
             anchor, backwards = None, False
         keys, accept, descending = view(filters)
         pg = page(keys, accept, limit, descending=descending, anchor=anchor, backwards=backwards)
-        body = {resource: [self.pick_fields(render(p), fields) for p in pg.positions]}
         links = []
         base = str(request.base_url).rstrip("/") + request.url.path
 
@@ -399,6 +400,12 @@ class _StoreApi:
         if pg.has_next and pg.last_key is not None:
             links.append(link(pg.last_key, "next", "next"))
         headers = {"Link": ", ".join(links)} if links else {}
+        if rendered is not None and not fields:
+            # the same bytes JSONResponse would send, joined from records encoded once
+            records = b",".join(rendered(p) for p in pg.positions)
+            content = b'{"' + resource.encode() + b'":[' + records + b"]}"
+            return Response(content, media_type="application/json", headers=headers)
+        body = {resource: [self.pick_fields(render(p), fields) for p in pg.positions]}
         return JSONResponse(body, headers=headers)
 
     # -- shop --------------------------------------------------------------------------------
@@ -749,12 +756,14 @@ class _StoreApi:
 
     async def orders(self, request: Request) -> Response:
         r = self.r
+        cache = self.rt.order_bodies.get(self.channel)
         return self.paged(
             request,
             "orders",
             ORDER_FILTERS,
             self._order_view,
             lambda pos: r.order(self._order_at(pos)),
+            (lambda pos: cache.body(self._order_at(pos))) if cache is not None else None,
         )
 
     async def orders_count(self, request: Request) -> Response:
@@ -864,6 +873,7 @@ class _StoreApi:
                     f.tracking_company = info.get("company", f.tracking_company)
                     f.tracking_url = info.get("url", f.tracking_url)
                     f.updated = self.sim.now
+                    self.store.mutations += 1  # the order's rendering changed
                     return JSONResponse({"fulfillment": self.r.fulfillment(o, f)})
         raise ApiError(404, "Not Found")
 

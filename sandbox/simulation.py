@@ -71,6 +71,9 @@ DIURNAL = (2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 8, 8, 8, 8, 9, 9, 8, 6, 4, 
 
 WebhookHook = Callable[[str, str, Any, int], None]
 
+#: Days before the epoch a backlog of orders is spread over (``Simulation.place_backlog``).
+BACKLOG_DAYS = 30
+
 
 def iso(ts: int, offset: str = "+00:00") -> str:
     """ISO-8601 with a fixed offset like "-05:00" (Shopify style) or "Z"."""
@@ -583,10 +586,8 @@ class Simulation:
             if draft.lines:
                 self._create_order(draft, at, rng)
 
-    def _create_order(self, draft, at: int, rng) -> LiveOrder:
-        store = self.stores[draft.channel]
-        seq = len(store.orders) + 1
-        lines = [
+    def _lines(self, draft) -> list[LiveLine]:
+        return [
             LiveLine(
                 k + 1,
                 ln.item_idx,
@@ -600,18 +601,9 @@ class Simulation:
             )
             for k, ln in enumerate(draft.lines)
         ]
-        n = self.faults.tick("order")
-        if self.faults.on("malformed_records") and n % 40 == 0:
-            sku = f"UNKNOWN-{n:05d}"
-            lines.append(LiveLine(len(lines) + 1, -1, sku, 1, "EA", 1, 1999, 0))
-            self.faults.record(
-                "malformed_records",
-                f"shopify:{draft.channel}",
-                f"order #{1000 + seq} has unknown SKU {sku}",
-                order=f"{draft.channel}#{1000 + seq}",
-                sku=sku,
-            )
-            self.unknown_sku_lines.append({"order": f"{draft.channel}#{1000 + seq}", "sku": sku})
+
+    def _live_order(self, draft, seq: int, lines: list[LiveLine], at: int, rng) -> LiveOrder:
+        """The storefront's record of a drafted order placed at ``at``."""
         cust = self.customers[draft.customer_idx]
         if draft.channel == "B2B":
             financial = "pending"
@@ -620,7 +612,7 @@ class Simulation:
         else:
             financial = "paid"
         subtotal = sum(ln.unit_cents * ln.quantity - ln.discount_cents for ln in lines)
-        order = LiveOrder(
+        return LiveOrder(
             channel=draft.channel,
             seq=seq,
             number=1000 + seq,
@@ -636,6 +628,65 @@ class Simulation:
             financial_status=financial,
             ship_from=ZONE_LOCATIONS[cust.shipping_zone][0],
         )
+
+    def place_backlog(
+        self,
+        channel: str,
+        count: int,
+        days: int = BACKLOG_DAYS,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Place ``count`` orders in ``channel``'s empty store, evenly over the ``days`` before
+        the epoch, drafted by the same rules as every other order (``OrderMaker``).
+
+        A backlog is history: like the world's history orders it is already reflected in
+        the opening stock and levels, so it sends no webhooks, moves no levels and plans no
+        later changes (playing time afterwards still changes orders placed after the epoch
+        only). Same world and arguments, same backlog. It is how a benchmark gets a store
+        with exactly ``count`` orders in seconds instead of simulating months."""
+        store = self.stores[channel]
+        if store.orders:
+            raise SimulationError(
+                f"the {channel} store already holds {len(store.orders)} orders; a backlog goes "
+                "into an empty store: start the world with orders_per_day 0"
+            )
+        if count < 0 or days < 1:
+            raise ValueError("a backlog needs count >= 0 and days >= 1")
+        rng = stream(self.seed, "backlog", channel, count)
+        start = self.epoch_ts - days * 86400
+        span = days * 86400
+        seq = 0
+        while seq < count:
+            at = start + (seq * span) // max(count, 1)
+            draft = self.maker.make(rng, channel, datetime.fromtimestamp(at, UTC))
+            if not draft.lines:
+                continue
+            seq += 1
+            order = self._live_order(draft, seq, self._lines(draft), at, rng)
+            store.orders.append(order)
+            self._count_customer(store, order)
+            if progress and (seq % 5000 == 0 or seq == count):
+                progress(seq, count)
+        store.mutations += 1
+
+    def _create_order(self, draft, at: int, rng) -> LiveOrder:
+        store = self.stores[draft.channel]
+        seq = len(store.orders) + 1
+        lines = self._lines(draft)
+        n = self.faults.tick("order")
+        if self.faults.on("malformed_records") and n % 40 == 0:
+            sku = f"UNKNOWN-{n:05d}"
+            lines.append(LiveLine(len(lines) + 1, -1, sku, 1, "EA", 1, 1999, 0))
+            self.faults.record(
+                "malformed_records",
+                f"shopify:{draft.channel}",
+                f"order #{1000 + seq} has unknown SKU {sku}",
+                order=f"{draft.channel}#{1000 + seq}",
+                sku=sku,
+            )
+            self.unknown_sku_lines.append({"order": f"{draft.channel}#{1000 + seq}", "sku": sku})
+        order = self._live_order(draft, seq, lines, at, rng)
+        financial = order.financial_status
         store.orders.append(order)
         store.mutations += 1
         self._count_customer(store, order)

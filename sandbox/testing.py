@@ -111,12 +111,18 @@ def running_sandbox(
     timeout_seconds: float = 15.0,
     webhook_retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2),
     state_dir: Path | None = None,
+    backlog_orders: int = 0,
+    backlog_channel: str = "D2C",
+    prerender_orders: bool = False,
 ) -> Iterator[SandboxHandle]:
     """Start a sandbox world on free ports; stop it on exit.
 
     ``api_plan`` defaults to ``unlimited`` (no leaky-bucket 429s) and webhook
     retries are quick (0.05/0.1/0.2 s) so tests are fast; pass
-    ``api_plan="standard"`` to exercise Shopify's limits."""
+    ``api_plan="standard"`` to exercise Shopify's limits. ``backlog_orders`` (with
+    ``orders_per_day=0``) fills one store with exactly that many orders;
+    ``prerender_orders`` serves order lists from JSON rendered once (see
+    ``sandbox.order_bodies``)."""
     config = SandboxConfig(
         seed=seed,
         skus=skus,
@@ -130,6 +136,9 @@ def running_sandbox(
         marketplace_api_plan=marketplace_api_plan or api_plan,
         timeout_seconds=timeout_seconds,
         webhook_retry_delays=tuple(webhook_retry_delays),
+        backlog_orders=backlog_orders,
+        backlog_channel=backlog_channel,
+        prerender_orders=prerender_orders,
     )
     with contextlib.ExitStack() as stack:
         if state_dir is None:
