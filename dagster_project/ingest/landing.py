@@ -27,8 +27,10 @@ import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+import orjson
 import psycopg
 import simplejson
 from psycopg import sql
@@ -40,6 +42,28 @@ MAX_IDENTIFIER = 63
 def dumps(value: Any) -> str:
     """JSON text with exact decimals (``Decimal`` written as a number) and ISO dates."""
     return simplejson.dumps(value, use_decimal=True, default=_default, separators=(",", ":"))
+
+
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def jsonb_text(value: Any) -> str:
+    """A payload as JSON text for a ``jsonb`` column: what :func:`dumps` writes, as jsonb
+    reads it (same values, exact decimals), about ten times faster (orjson; a ``Decimal``
+    goes in as its own digits). Text kept as text (quarantine) still comes from ``dumps``,
+    since escaping differs (orjson writes UTF-8 where simplejson writes \\u escapes)."""
+    try:
+        return orjson.dumps(value, default=_orjson_default, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the exact, slower way
+        return dumps(value)
+
+
+def _orjson_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))
+    return _default(value)
 
 
 def _default(value: Any) -> Any:
@@ -62,11 +86,13 @@ def raw_table_name(system: str, stream: str) -> str:
 
 @dataclass(frozen=True)
 class Record:
-    """One valid record: its key values (in key-field order) and its payload."""
+    """One valid record: its key values (in key-field order) and its payload (``text``: the
+    payload already written by :func:`jsonb_text`, when the validator did it ahead)."""
 
     key: tuple[str, ...]
     payload: Any
     source: str
+    text: str | None = None
 
 
 #: the code of a rejection whose site names none (also ops.quarantine's column default)
@@ -118,6 +144,7 @@ class Landing:
     batch_id: uuid.UUID = field(default_factory=uuid.uuid4)
     volatile_fields: tuple[str, ...] = ()
     snapshot: bool = False
+    _has_lz4: bool | None = field(default=None, init=False, repr=False)
 
     @property
     def table(self) -> sql.Identifier:
@@ -230,14 +257,29 @@ class Landing:
                 also(self.conn)
         return counts
 
+    def _lz4(self) -> bool:
+        """Whether the server can compress with lz4. A page's temporary table then does:
+        pglz, the default, costs as much as parsing the page's JSON (half a COPY of Shopify
+        orders); the values keep lz4 when they move into the raw table (a storage detail)."""
+        if self._has_lz4 is None:
+            row = self.conn.execute(
+                "select 'lz4' = any(enumvals) from pg_settings "
+                "where name = 'default_toast_compression'"
+            ).fetchone()
+            self._has_lz4 = bool(row and row[0])
+        return self._has_lz4
+
     def _merge(self, records: Sequence[Record]) -> tuple[int, int]:
         key_cols = [sql.Identifier(k) for k in self.key_fields]
         self.conn.execute("drop table if exists _landing")
         self.conn.execute(
             sql.SQL(
-                "create temp table _landing ({cols}, ord integer, payload jsonb, source text) "
-                "on commit drop"
-            ).format(cols=sql.SQL(", ").join(sql.SQL("{} text").format(c) for c in key_cols))
+                "create temp table _landing ({cols}, ord integer, payload jsonb {compression}, "
+                "source text) on commit drop"
+            ).format(
+                cols=sql.SQL(", ").join(sql.SQL("{} text").format(c) for c in key_cols),
+                compression=sql.SQL("compression lz4" if self._lz4() else ""),
+            )
         )
         with self.conn.cursor() as cur:
             copy_sql = sql.SQL("copy _landing ({cols}, ord, payload, source) from stdin").format(
@@ -245,7 +287,8 @@ class Landing:
             )
             with cur.copy(copy_sql) as copy:
                 for ord_, rec in enumerate(records):
-                    copy.write_row((*rec.key, ord_, dumps(rec.payload), rec.source))
+                    text = rec.text if rec.text is not None else jsonb_text(rec.payload)
+                    copy.write_row((*rec.key, ord_, text, rec.source))
         join = sql.SQL(" and ").join(sql.SQL("r.{k} = n.{k}").format(k=c) for c in key_cols)
         revive = sql.SQL(" and ").join(
             sql.SQL("r.{k} = excluded.{k}").format(k=c) for c in key_cols

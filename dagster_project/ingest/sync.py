@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import simplejson
@@ -16,6 +18,7 @@ from dagster_project.ingest.landing import Landing, LoadCounts, Record, Rejected
 from dagster_project.ingest.validation import RecordValidator, cursor_max, load_known_values
 
 Reader = Callable[[StreamConfig, Any], Iterator[Page]]
+T = TypeVar("T")
 log = logging.getLogger("distrohub.ingest")
 
 
@@ -54,6 +57,55 @@ def _lag(cursor_value: Any) -> float | None:
     return max(0.0, (datetime.now(UTC) - at).total_seconds())
 
 
+def read_ahead(items: Iterator[T], name: str = "reader") -> Generator[T, None, None]:
+    """``items`` (pages), read one ahead in a background thread.
+
+    While a page is committed (mostly waiting on PostgreSQL, which runs on another core),
+    the next one is already being fetched, parsed and validated. Requests stay strictly
+    one after the other, each only once the previous answer is in (a cursor such as
+    Shopify's ``page_info`` comes from the previous page), and pages are handed out and
+    committed in the order read; the reader fetches page n+1 only once page n has been
+    taken, so it is never more than one page ahead. An error the reader raises is raised
+    here, where that page would have been taken, so every page before it is committed
+    first, as without read-ahead. Closing early (an error while committing) stops the
+    reader after the page it is reading."""
+    box: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+    ahead = threading.Semaphore(1)  # pages fetched and not yet taken: at most one
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                box.put(("item", item))
+                while not ahead.acquire(timeout=0.1):  # wait until it is taken
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+            box.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(("error", exc))
+
+    ahead.acquire()  # the first page is fetched at once
+    worker = threading.Thread(target=produce, name=f"read-ahead {name}", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            ahead.release()  # taken: the reader may fetch the next one meanwhile
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
 def sync_stream(
     conn: psycopg.Connection,
     system: str,
@@ -89,6 +141,7 @@ def sync_stream(
     all_complete = True
     newest = cursor_value
     reported: Any = None  # the newest cursor a reader reported itself (e.g. Tryton's stamps)
+    ahead: Generator[tuple[Page, tuple[list[Record], list[Rejected]]], None, None] | None = None
 
     def cursor_doc(value: Any) -> dict:
         return {"field": stream.cursor_field, "value": value}
@@ -99,9 +152,13 @@ def sync_stream(
         if reader is not None:
             if landing.snapshot:
                 landing.begin_snapshot()
-            for page in reader(stream, cursor_value):
+            # read, parsed and validated one page ahead of the commit (a background thread)
+            ahead = read_ahead(
+                ((page, validator.split(page)) for page in reader(stream, cursor_value)),
+                f"{system} {stream.name}",
+            )
+            for page, (records, rejected) in ahead:
                 pages += 1
-                records, rejected = validator.split(page)
                 validator.check_drift(len(page.records), rejected)
                 all_complete = all_complete and page.complete
                 if stream.cursor_field:
@@ -134,6 +191,8 @@ def sync_stream(
                     "the cursor stays where it was so nothing is skipped"
                 )
     except Exception as exc:
+        if ahead is not None:
+            ahead.close()  # stop the reader before the batch is closed
         landing.finish_batch(counts, stored, None, error=str(exc))
         raise
     after = landing.read_cursor()
