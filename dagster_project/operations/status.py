@@ -124,6 +124,20 @@ class ExceptionCount:
 
 
 @dataclass
+class NarrowActivity:
+    """What the worker's narrow path did in the last hour (ops.narrow_runs)."""
+
+    target: str
+    runs: int
+    held: int
+    failed: int
+    messages: int
+    median_seconds: float | None
+    last_at: datetime | None
+    last_error: str | None
+
+
+@dataclass
 class Status:
     """What `distrohub status` reports."""
 
@@ -135,6 +149,7 @@ class Status:
     exceptions: list[ExceptionCount] = field(default_factory=list)
     exceptions_as_of: datetime | None = None
     missing: list[str] = field(default_factory=list)  # ops marts not built yet
+    narrow: list[NarrowActivity] = field(default_factory=list)
 
     @property
     def systems(self) -> list[SystemHealth]:
@@ -216,6 +231,7 @@ class Status:
                     "by_category": [asdict(e) for e in self.exceptions],
                 },
                 "breaches": self.breaches,
+                "narrow_last_hour": [asdict(n) for n in self.narrow],
             }
         )
 
@@ -321,6 +337,28 @@ def exception_counts(conn: psycopg.Connection) -> tuple[list[ExceptionCount], da
     return [ExceptionCount(r[0], r[1], r[2]) for r in rows], as_of
 
 
+def narrow_activity(conn: psycopg.Connection) -> list[NarrowActivity]:
+    """Per target, the worker's narrow publishes of the last hour (and its last one ever)."""
+    rows = conn.execute(
+        """select target,
+                  count(*) filter (where started_at > now() - interval '1 hour'),
+                  count(*) filter (where started_at > now() - interval '1 hour'
+                                   and passed is false),
+                  count(*) filter (where started_at > now() - interval '1 hour'
+                                   and error is not null),
+                  coalesce(sum(messages) filter (where started_at > now() - interval '1 hour'), 0),
+                  percentile_cont(0.5) within group (order by seconds)
+                      filter (where started_at > now() - interval '1 hour'),
+                  max(started_at),
+                  (array_agg(error order by started_at desc) filter (where error is not null))[1]
+             from ops.narrow_runs group by target order by target"""
+    ).fetchall()
+    return [
+        NarrowActivity(t, int(n), int(h), int(f), int(m), float(p) if p is not None else None, a, e)
+        for t, n, h, f, m, p, a, e in rows
+    ]
+
+
 def collect(conn: psycopg.Connection) -> Status:
     """Everything `distrohub status` shows, read in one go (see the module docstring)."""
     checked_at = conn.execute("select now()").fetchone()[0]
@@ -330,6 +368,7 @@ def collect(conn: psycopg.Connection) -> Status:
     else:
         status.missing.append(".".join(SYNC_HEALTH))
     status.gates = gate_verdicts(conn)
+    status.narrow = narrow_activity(conn)
     status.outbox = outbox_depth(conn)
     status.dead_letters = dead_letters(conn)
     if relation_exists(conn, *EXCEPTIONS):
@@ -389,6 +428,18 @@ def render(status: Status, console: Console) -> None:
         state = {True: "[green]passed[/]", False: "[red]held[/]", None: "[yellow]not run[/]"}
         table.add_row(g.target, state[g.passed], _ago(g.checked_at, now), _short(g.summary, 90))
     console.print(table)
+
+    for n in status.narrow:
+        median = f", median {n.median_seconds:.2f} s" if n.median_seconds is not None else ""
+        problems = ""
+        if n.held:
+            problems += f", [red]{n.held} held[/]"
+        if n.failed:
+            problems += f", [red]{n.failed} failed: {_short(n.last_error, 80)}[/]"
+        console.print(
+            f"narrow path ({n.target}, `distrohub worker`): {n.runs} publishes in the last hour"
+            f"{median}, {n.messages} messages{problems}; last {_ago(n.last_at, now)}"
+        )
 
     if status.outbox:
         table = Table(title="outbox", title_justify="left")

@@ -21,6 +21,7 @@ from psycopg import sql
 from dagster_project.ingest.readers import open_reader
 from dagster_project.ingest.refresh import refresh_keys
 from dagster_project.ingest.registry import declared_systems
+from dagster_project.operations.status import collect
 from dagster_project.publish.narrow import compile_program, publish_narrow
 from dagster_project.publish.run import publish
 from dagster_project.publish.targets import target
@@ -241,6 +242,13 @@ def test_the_narrow_gate_holds_a_stale_source_and_sends_nothing(publish_world):
         ).fetchone()
     assert pending_after == pending_before
     assert held[0] is False and "freshness" in held[1]
+    # `distrohub status` names the held narrow publish
+    with psycopg.connect(world.hub) as conn:
+        report = collect(conn)
+    [activity] = [n for n in report.narrow if n.target == cfg.target]
+    assert activity.held >= 1 and activity.runs >= activity.held
+    [gate] = [g for g in report.gates if g.target == cfg.target]
+    assert gate.passed is False and "freshness" in gate.summary and not report.healthy
 
 
 BAD_ROWS = {
