@@ -15,6 +15,44 @@ from dagster_project.hub import settings
 console = Console()
 
 
+def _dagster_reporter():
+    """Each narrow publish as an observation of ``deliver/<target>`` in Dagster's event log,
+    so the UI shows it beside the runs (None, with a warning, when Dagster's storage is not
+    reachable: the worker still works)."""
+    try:
+        import dagster as dg
+
+        from dagster_project.hub.dagster_home import ensure_dagster_home
+
+        ensure_dagster_home()
+        instance = dg.DagsterInstance.get()
+    except Exception as exc:
+        console.print(
+            f"[yellow]worker:[/] Dagster's storage is not reachable ({exc}); narrow "
+            "publishes are recorded in ops.narrow_runs only"
+        )
+        return None
+
+    def report(result) -> None:
+        metadata = {
+            "path": "narrow (distrohub worker)",
+            "gate": "passed" if result.passed else "held",
+            "summary": result.summary,
+            "skus_changed": result.changed,
+            "skus_in_scope": result.scope,
+            "rows_rewritten": result.rows_written,
+            "messages_enqueued": result.messages,
+            "delivered": result.delivery.delivered if result.delivery else 0,
+            "seconds": round(result.seconds.get("total", 0.0), 3),
+            "data_version": result.full_version or result.version,
+        }
+        instance.report_runless_asset_event(
+            dg.AssetObservation(asset_key=["deliver", result.target], metadata=metadata)
+        )
+
+    return report
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Process what is in the inbox now, then exit.")
 @click.option(
@@ -33,7 +71,7 @@ def worker(once: bool, poll_seconds: float) -> None:
     except settings.HubNotConfigured as exc:
         console.print(f"[red]worker:[/] {exc}")
         sys.exit(2)
-    service = NarrowWorker(url, say=lambda m: console.log(m))
+    service = NarrowWorker(url, say=lambda m: console.log(m), report=_dagster_reporter())
     try:
         if once:
             service.prepare()

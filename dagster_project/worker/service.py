@@ -87,11 +87,13 @@ class NarrowWorker:
         defs_dir: Path = DEFS_DIR,
         project_dir: Path = DBT_PROJECT_DIR,
         say: Callable[[str], None] = log.info,
+        report: Callable[[NarrowResult], None] | None = None,
     ) -> None:
         self.database_url = database_url
         self.project_dir = project_dir
         self.defs_dir = defs_dir
         self.say = say
+        self.report = report
         self.systems = declared_systems(defs_dir)
         self.targets: dict[str, TargetConfig] = {
             name: cfg for name, cfg in declared_targets(defs_dir).items() if cfg.narrow
@@ -189,19 +191,24 @@ class NarrowWorker:
                         ]
             for name, values in sorted(changed.items()):
                 try:
-                    result.publishes.append(
-                        run_narrow(
-                            self.database_url,
-                            self.targets[name],
-                            self.programs[name],
-                            sorted(values),
-                            trigger=", ".join(triggers[name][:20]),
-                            defs_dir=self.defs_dir,
-                            log=self.say,
-                        )
+                    published = run_narrow(
+                        self.database_url,
+                        self.targets[name],
+                        self.programs[name],
+                        sorted(values),
+                        trigger=", ".join(triggers[name][:20]),
+                        defs_dir=self.defs_dir,
+                        log=self.say,
                     )
                 except Exception as exc:
                     result.errors.append(f"{name}: narrow publish failed: {exc}")
+                    continue
+                result.publishes.append(published)
+                if self.report is not None:
+                    try:
+                        self.report(published)
+                    except Exception as exc:  # the UI's record must not stop the worker
+                        self.say(f"[worker] could not record {name} in Dagster: {exc}")
             conn.execute(
                 """update ops.worker_cursors set last_id = %s, updated_at = now()
                     where worker = %s""",
