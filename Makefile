@@ -7,6 +7,8 @@ SKUS ?= 50
 ORDERS_PER_DAY ?= 20
 DAYS ?= 3
 SCENARIO ?= clean
+# the benchmarks' options, e.g. BENCH="--scale smoke" or BENCH="--only rebuild --skus 20000"
+BENCH ?=
 
 .PHONY: install demo test ui stop lint clean webhooks worker docs bench
 
@@ -28,6 +30,9 @@ webhooks: install  ## the webhook receiver on http://127.0.0.1:8787/webhooks/<pa
 
 worker: install   ## the narrow path: stock events to the storefronts in about a second, gated
 	@$(BIN)/distrohub worker
+
+bench: install  ## the benchmarks (bench/): a table, bench/results/*.json and latest.png
+	@$(BIN)/distrohub bench $(BENCH)
 
 docs: install   ## dbt docs generate on the hub (site in dbt_project/target/)
 	@$(BIN)/python -m dagster_project.transform.dbt_run docs generate
