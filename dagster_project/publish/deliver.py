@@ -165,6 +165,10 @@ def deliver(
     kinds = {name: config.kind for name, (config, _) in declared_systems().items()}
     with connect(database_url) as conn:
         conn.autocommit = True
+        # Acknowledgements need not wait for the disk: losing the last few to a server crash
+        # leaves those messages pending, and sending them again is harmless (see above), so
+        # each one costs a round trip instead of a WAL flush.
+        conn.execute("set synchronous_commit = off")
         got = conn.execute(
             "select pg_try_advisory_lock(%s, hashtext(%s))", (LOCK_NAMESPACE, cfg.target)
         ).fetchone()
