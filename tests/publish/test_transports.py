@@ -426,3 +426,42 @@ def test_sales_orders_land_once_in_tryton_in_their_currency(
     assert len(sales) == 2
     currencies = {s["reference"]: s["currency."]["code"] for s in sales}
     assert currencies == {f"PUBTEST#{tag}-1": "CAD", f"PUBTEST#{tag}-2": "USD"}
+
+
+def test_sales_orders_in_concurrent_batches_land_once_each(
+    erp: RunningErp, seed_report: dict, client: TrytonClient, world: Any
+) -> None:
+    """Batches sent at once (the ERP's declared concurrent_requests) on sessions of their own:
+    every reference one sale, a reference's second message in the same batch as its first
+    (EXISTED, never a second sale), and a resend of the lot creates nothing."""
+    from dagster_project.publish.transports.tryton import TrytonSalesOrders
+
+    code = next(c.code for c in world.customers if c.currency == "USD")
+    skus = [i.sku for i in world.items if not i.kit_components][:2]
+    tag = uuid.uuid4().hex[:6]
+    refs = [f"PUBCONC#{tag}-{n}" for n in range(7)]
+    msgs = [
+        message("erp_sales_orders", "tryton", ref, {"lines": _order_lines(ref, code, "USD", skus)})
+        for ref in refs
+    ]
+    twin = message("erp_sales_orders", "tryton", refs[0], msgs[0].payload)  # a newer message
+    with environment(_erp_env(erp)):
+        transport = open_transport("tryton_sales_orders", "tryton")
+        assert isinstance(transport, TrytonSalesOrders) and transport.concurrency > 1
+        transport.batch_size = 2  # several batches from one call, in the ERP at once
+        try:
+            outcomes = list(transport.send([*msgs, twin]))
+            again = list(transport.send(msgs))
+            sessions = 1 + len(transport._opened)  # noqa: SLF001 - how many ran at once
+        finally:
+            transport.close()
+    by_id = {o.message_id: o for o in outcomes}
+    assert sorted(by_id) == sorted(m.id for m in [*msgs, twin])
+    assert [by_id[m.id].status for m in msgs] == [Status.DELIVERED] * len(msgs)
+    assert by_id[twin.id].status is Status.EXISTED
+    assert by_id[twin.id].response["sale_id"] == by_id[msgs[0].id].response["sale_id"]
+    assert {o.status for o in again} == {Status.EXISTED}
+    assert sessions > 1
+    sales = client.read_all("sale.sale", [["reference", "in", refs]], ["reference", "state"])
+    assert sorted(s["reference"] for s in sales) == sorted(refs)  # once each
+    assert {s["state"] for s in sales} == {"processing"}

@@ -9,12 +9,21 @@ An unknown one is DEAD (``unknown_customer``/``unknown_sku``) before anything is
 sent. The rest go to :meth:`TrytonClient.create_sales_orders` in batches, which
 searches ``sale.reference`` (= order_key) first: a resend is EXISTED, never a
 second sale. Each outcome is yielded as soon as its batch returns.
+
+Concurrency: the system's ``settings.concurrent_requests`` (default 1) batches are sent at
+once, each on its own session, when the ERP serves requests in parallel (several trytond
+processes: the embedded ERP runs ``DISTROHUB_TRYTON_WORKERS`` of them). Every message of one
+reference is in the same batch, so two batches never create the same sale; the code maps
+are kept for the transport's life (one delivery).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+import math
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -32,20 +41,48 @@ from dagster_project.connectors.tryton import (
     TrytonUserWarning,
 )
 from dagster_project.ingest.readers import SystemConfig
-from dagster_project.publish.transports.base import Message, Outcome, Status, dead, retry
+from dagster_project.publish.transports.base import (
+    Message,
+    Outcome,
+    Status,
+    TransportConfigError,
+    dead,
+    retry,
+)
 
 BATCH_SIZE = 50
+#: ``settings`` key of the Tryton system: how many batches may be in the ERP at once
+CONCURRENCY_SETTING = "concurrent_requests"
 
 
 class TrytonSalesOrders:
-    """Sales orders into one Tryton database."""
+    """Sales orders into one Tryton database.
+
+    ``concurrency`` batches are sent at once, each through its own client from
+    ``client_factory`` (a session of its own); with 1 (the default) every batch goes
+    through ``client``, one after the other.
+    """
 
     kind = "tryton_sales_orders"
 
-    def __init__(self, client: TrytonClient, *, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        client: TrytonClient,
+        *,
+        batch_size: int = BATCH_SIZE,
+        concurrency: int = 1,
+        client_factory: Callable[[], TrytonClient] | None = None,
+    ) -> None:
+        if concurrency > 1 and client_factory is None:
+            raise ValueError("concurrency above 1 needs a client_factory (a session per batch)")
         self.client = client
         self.system = "tryton"
         self.batch_size = batch_size
+        self.concurrency = max(1, concurrency)
+        self._factory = client_factory
+        self._lock = threading.Lock()
+        self._idle: list[tuple[TrytonClient, _Codes]] = [(client, _Codes(client))]
+        self._opened: list[TrytonClient] = []
 
     @classmethod
     def from_config(cls, config: SystemConfig) -> TrytonSalesOrders:
@@ -55,21 +92,79 @@ class TrytonSalesOrders:
             user=config.credential("user"),
             password=config.credential("password"),
         )
-        client = TrytonClient(credentials, budget=RequestBudget(max_requests=config.request_budget))
-        transport = cls(client)
+        budget = RequestBudget(max_requests=config.request_budget)  # shared by the sessions
+        concurrency = config.settings.get(CONCURRENCY_SETTING, 1)
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise TransportConfigError(
+                f"{config.system}: settings.{CONCURRENCY_SETTING} must be a whole number ≥ 1 "
+                f"(got {concurrency!r}); fix it in the system's defs.yaml"
+            )
+        transport = cls(
+            TrytonClient(credentials, budget=budget),
+            concurrency=concurrency,
+            client_factory=lambda: TrytonClient(credentials, budget=budget),
+        )
         transport.system = config.system
         return transport
 
     def close(self) -> None:
         self.client.close()
+        for client in self._opened:
+            client.close()
 
     def send(self, messages: Sequence[Message]) -> Iterator[Outcome]:
-        codes = _Codes(self.client)
-        for start in range(0, len(messages), self.batch_size):
-            yield from self._batch(messages[start : start + self.batch_size], codes)
+        batches = self._batches(messages)
+        if self.concurrency == 1 or len(batches) == 1:
+            for batch in batches:
+                yield from self._run(batch)
+            return
+        # several batches in the ERP at once, their outcomes in message order (each batch's
+        # as soon as it and those before it have returned). On an early exit (the caller
+        # stops reading) the batches not started are dropped and those in flight finish:
+        # their messages stay unacknowledged, and a resend finds their sales by reference.
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="tryton-sales")
+        try:
+            futures: list[Future[list[Outcome]]] = [
+                pool.submit(lambda b=batch: list(self._run(b))) for batch in batches
+            ]
+            for future in futures:
+                yield from future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _batches(self, messages: Sequence[Message]) -> list[list[Message]]:
+        """Batches of at most ``batch_size`` references, spread over ``concurrency`` when
+        there are fewer than that many full batches; a reference's messages stay together."""
+        by_ref: dict[str, list[Message]] = {}
+        for message in messages:
+            by_ref.setdefault(_reference(message), []).append(message)
+        groups = list(by_ref.values())
+        size = min(self.batch_size, max(1, math.ceil(len(groups) / self.concurrency)))
+        return [
+            [m for group in groups[start : start + size] for m in group]
+            for start in range(0, len(groups), size)
+        ]
+
+    def _run(self, messages: Sequence[Message]) -> Iterator[Outcome]:
+        """One batch on an idle session (a new one when all are busy)."""
+        with self._lock:
+            if self._idle:
+                client, codes = self._idle.pop()
+            else:
+                assert self._factory is not None
+                client = self._factory()
+                self._opened.append(client)
+                codes = _Codes(client)
+        try:
+            yield from self._batch(messages, client, codes)
+        finally:
+            with self._lock:
+                self._idle.append((client, codes))
 
     # ----------------------------------------------------------------- one batch
-    def _batch(self, messages: Sequence[Message], codes: _Codes) -> Iterator[Outcome]:
+    def _batch(
+        self, messages: Sequence[Message], client: TrytonClient, codes: _Codes
+    ) -> Iterator[Outcome]:
         try:
             codes.load(messages)
         except TrytonError as exc:
@@ -89,9 +184,7 @@ class TrytonSalesOrders:
         if not pending:
             return
         try:
-            results = self.client.create_sales_orders(
-                list(requests.values()), batch_size=len(requests)
-            )
+            results = client.create_sales_orders(list(requests.values()), batch_size=len(requests))
         except TrytonError as exc:
             for message, _ in pending:
                 yield self._failure(message, exc)
@@ -115,7 +208,7 @@ class TrytonSalesOrders:
                 "fix publish.erp_sales_orders",
             )
         head = lines[0]
-        reference = str(head.get("order_key") or message.record_key)
+        reference = _reference(message)
         party_code = head.get("party_code")
         party = codes.parties.get(party_code) if party_code else None
         if party is None:
@@ -203,6 +296,12 @@ class TrytonSalesOrders:
         if exc.retryable:
             return retry(message, "target_unavailable", text, response)
         return dead(message, "erp_rejected", text, response)
+
+
+def _reference(message: Message) -> str:
+    """The ERP sale reference of a message: its order key (the record key if absent)."""
+    lines = message.payload.get("lines") or [{}]
+    return str(lines[0].get("order_key") or message.record_key)
 
 
 class _Codes:
