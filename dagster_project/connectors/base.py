@@ -7,6 +7,7 @@ component reads it from ``defs.yaml``; a connector kind turns it into requests.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -152,9 +153,12 @@ class BadInput:
 
 @dataclass
 class Page:
-    """One unit of reading: records as parsed, unreadable input, and where the read stands."""
+    """One unit of reading: records as parsed, unreadable input, and where the read stands.
 
-    records: list[dict[str, Any]]
+    ``records`` of a JSON list page is a :class:`~dagster_project.connectors.json_pages.
+    JsonRecords`: the page's text as received, parsed only as far as the ingest needs."""
+
+    records: Sequence[Any]
     source: str
     bad: list[BadInput] = field(default_factory=list)
     # the cursor after this page when it commits per page (None: keep the computed one)

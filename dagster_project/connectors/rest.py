@@ -11,13 +11,15 @@ Two paginators, chosen per stream (``paginator`` in defs.yaml):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import httpx
 import simplejson
 
 from dagster_project.connectors.base import BadInput, Page, StreamConfig
 from dagster_project.connectors.http import HttpClient, RequestBudget
+from dagster_project.connectors.json_pages import read_list_page
 
 
 class RestJsonConnector:
@@ -48,14 +50,24 @@ class RestJsonConnector:
         else:
             yield from self._cursor_pages(stream, cursor_value)
 
-    def _parse(self, response, key: str) -> tuple[dict | None, BadInput | None]:
+    def _parse(
+        self, response: httpx.Response, key: str, extras: tuple[str, ...]
+    ) -> tuple[Sequence[Any], dict[str, Any]] | BadInput:
+        """The page's records and its top-level fields ``extras``, or why it is unreadable.
+
+        Records are kept as received (connectors/json_pages.py); a page msgspec does not
+        read is parsed the exact, slower way, which also gives the error of an unreadable one.
+        """
+        listed = read_list_page(response.text, key, extras)
+        if listed is not None:
+            return listed
         try:
             body = simplejson.loads(response.text, use_decimal=True)
             if not isinstance(body.get(key), list):
                 raise TypeError(f"'{key}' is missing or not a list")
-            return body, None
+            return body[key], body
         except (ValueError, TypeError, AttributeError) as exc:
-            return None, BadInput(
+            return BadInput(
                 f"page:{response.request.url}",
                 response.text[:100_000],
                 f"{self.system} answered {response.request.url.path} with an unreadable page "
@@ -70,12 +82,13 @@ class RestJsonConnector:
             params[stream.filter_param] = cursor_value
         while True:
             response = self.http.get(path, params=params)
-            body, bad = self._parse(response, key)
+            parsed = self._parse(response, key, ("next_cursor",))
             source = response.request.url.path
-            if bad is not None:
-                yield Page(records=[], source=source, bad=[bad], complete=False)
+            if isinstance(parsed, BadInput):
+                yield Page(records=[], source=source, bad=[parsed], complete=False)
                 return
-            yield Page(records=body[key], source=source)
+            records, body = parsed
+            yield Page(records=records, source=source)
             next_cursor = body.get("next_cursor")
             if not next_cursor:
                 return
@@ -89,14 +102,15 @@ class RestJsonConnector:
             response = self.http.get(
                 path, params={"after": after, "limit": stream.page_size, **stream.params}
             )
-            body, bad = self._parse(response, key)
+            parsed = self._parse(response, key, ("next_cursor", "has_more"))
             source = response.request.url.path
-            if bad is not None:
-                yield Page(records=[], source=source, bad=[bad], complete=False)
+            if isinstance(parsed, BadInput):
+                yield Page(records=[], source=source, bad=[parsed], complete=False)
                 return
+            records, body = parsed
             after = str(body.get("next_cursor") or after)
             yield Page(
-                records=body[key], source=source, cursor={"field": "feed_position", "value": after}
+                records=records, source=source, cursor={"field": "feed_position", "value": after}
             )
             if not body.get("has_more"):
                 return

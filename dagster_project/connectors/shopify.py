@@ -25,6 +25,7 @@ import simplejson
 
 from dagster_project.connectors.base import BadInput, Page, StreamConfig
 from dagster_project.connectors.http import HttpClient, RequestBudget, RetryPolicy
+from dagster_project.connectors.json_pages import read_list_page
 
 log = logging.getLogger("distrohub.shopify")
 
@@ -114,28 +115,36 @@ class ShopifyConnector:
             params = None  # the next URL carries page_info and limit only
             source = response.request.url.path
             next_link = response.links.get("next", {}).get("url")
-            try:
-                body = simplejson.loads(response.text, use_decimal=True)
-                records = body[key]
-                if not isinstance(records, list):
-                    raise TypeError(f"'{key}' is a {type(records).__name__}, not a list")
-            except (ValueError, KeyError, TypeError) as exc:
-                yield Page(
-                    records=[],
-                    source=source,
-                    bad=[
-                        BadInput(
-                            f"page:{response.request.url}",
-                            response.text[:100_000],
-                            f"{self.system} answered {source} with an unreadable page "
-                            f"({exc}); the records on it were not loaded",
-                        )
-                    ],
-                    complete=False,
-                )
+            listed = read_list_page(response.text, key)
+            if listed is not None:  # records kept as received (connectors/json_pages.py)
+                yield Page(records=listed[0], source=source)
             else:
-                yield Page(records=records, source=source)
+                yield self._exact_page(response, key, source)
             url = next_link
+
+    def _exact_page(self, response: httpx.Response, key: str, source: str) -> Page:
+        """A page msgspec does not read (not strict JSON, not a list page): parsed the exact,
+        slower way; unreadable, it is quarantined whole with the parser's error."""
+        try:
+            body = simplejson.loads(response.text, use_decimal=True)
+            records = body[key]
+            if not isinstance(records, list):
+                raise TypeError(f"'{key}' is a {type(records).__name__}, not a list")
+        except (ValueError, KeyError, TypeError) as exc:
+            return Page(
+                records=[],
+                source=source,
+                bad=[
+                    BadInput(
+                        f"page:{response.request.url}",
+                        response.text[:100_000],
+                        f"{self.system} answered {source} with an unreadable page "
+                        f"({exc}); the records on it were not loaded",
+                    )
+                ],
+                complete=False,
+            )
+        return Page(records=records, source=source)
 
     def _ids(self, path: str, key: str) -> list[int]:
         ids: list[int] = []

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 import psycopg
 import simplejson
-from psycopg import sql
+from psycopg import pq, sql
 from psycopg.types.json import Jsonb
 
 MAX_IDENTIFIER = 63
@@ -86,8 +86,11 @@ def raw_table_name(system: str, stream: str) -> str:
 
 @dataclass(frozen=True)
 class Record:
-    """One valid record: its key values (in key-field order) and its payload (``text``: the
-    payload already written by :func:`jsonb_text`, when the validator did it ahead)."""
+    """One valid record: its key values (in key-field order) and its payload.
+
+    ``text`` is the payload's JSON text when the validator has it at hand: for a record of a
+    JSON list page, its own text as received (``payload`` then holds only what the checks
+    read, ingest/projection.py); otherwise written ahead by :func:`jsonb_text`."""
 
     key: tuple[str, ...]
     payload: Any
@@ -145,6 +148,7 @@ class Landing:
     volatile_fields: tuple[str, ...] = ()
     snapshot: bool = False
     _has_lz4: bool | None = field(default=None, init=False, repr=False)
+    _staging_ready: bool = field(default=False, init=False, repr=False)
 
     @property
     def table(self) -> sql.Identifier:
@@ -236,9 +240,11 @@ class Landing:
         """Land one page: rows, quarantine, the cursor (if ``advance_cursor``) and ``also``
         (e.g. marking webhook deliveries processed), all in one transaction."""
         counts = LoadCounts(read=len(records) + len(rejected))
+        # the page's own transaction, or a savepoint inside the caller's
+        top_level = self.conn.info.transaction_status == pq.TransactionStatus.IDLE
         with self.conn.transaction():
             if records:
-                new_rows, new_keys = self._merge(records)
+                new_rows, new_keys = self._merge(records, top_level)
                 counts.inserted = new_keys
                 counts.updated = new_rows - new_keys
                 counts.unchanged = len(records) - new_rows
@@ -255,10 +261,12 @@ class Landing:
                 )
             if also is not None:
                 also(self.conn)
+        if records and top_level:
+            self._staging_ready = True  # created by a transaction that committed
         return counts
 
     def _lz4(self) -> bool:
-        """Whether the server can compress with lz4. A page's temporary table then does:
+        """Whether the server can compress with lz4. The staging table's payloads then are:
         pglz, the default, costs as much as parsing the page's JSON (half a COPY of Shopify
         orders); the values keep lz4 when they move into the raw table (a storage detail)."""
         if self._has_lz4 is None:
@@ -269,26 +277,45 @@ class Landing:
             self._has_lz4 = bool(row and row[0])
         return self._has_lz4
 
-    def _merge(self, records: Sequence[Record]) -> tuple[int, int]:
-        key_cols = [sql.Identifier(k) for k in self.key_fields]
-        self.conn.execute("drop table if exists _landing")
-        self.conn.execute(
-            sql.SQL(
-                "create temp table _landing ({cols}, ord integer, payload jsonb {compression}, "
-                "source text) on commit drop"
-            ).format(
-                cols=sql.SQL(", ").join(sql.SQL("{} text").format(c) for c in key_cols),
-                compression=sql.SQL("compression lz4" if self._lz4() else ""),
+    @property
+    def _staging(self) -> sql.Identifier:
+        """The session's temporary table a page is copied into, one per set of key columns."""
+        digest = hashlib.md5("\0".join(self.key_fields).encode()).hexdigest()[:12]
+        return sql.Identifier(f"_landing_{digest}")
+
+    def _stage(
+        self, records: Sequence[Record], key_cols: list[sql.Identifier], top_level: bool
+    ) -> None:
+        """COPY the page's rows into the staging table. It lives as long as the session and
+        is emptied at each commit (created once, not per page: no catalog churn, no new
+        files); rows up to a page long stay inline, uncompressed, and longer ones are
+        compressed inline (lz4), not moved out of line into a TOAST table."""
+        if not self._staging_ready:
+            self.conn.execute(
+                sql.SQL(
+                    "create temp table if not exists {table} ({cols}, ord integer, "
+                    "payload jsonb {compression}, source text) "
+                    "with (toast_tuple_target = 8160) on commit delete rows"
+                ).format(
+                    table=self._staging,
+                    cols=sql.SQL(", ").join(sql.SQL("{} text").format(c) for c in key_cols),
+                    compression=sql.SQL("compression lz4" if self._lz4() else ""),
+                )
             )
-        )
+        if not top_level:  # an earlier page of the caller's transaction may still be there
+            self.conn.execute(sql.SQL("delete from {}").format(self._staging))
         with self.conn.cursor() as cur:
-            copy_sql = sql.SQL("copy _landing ({cols}, ord, payload, source) from stdin").format(
-                cols=sql.SQL(", ").join(key_cols)
+            copy_sql = sql.SQL("copy {table} ({cols}, ord, payload, source) from stdin").format(
+                table=self._staging, cols=sql.SQL(", ").join(key_cols)
             )
             with cur.copy(copy_sql) as copy:
                 for ord_, rec in enumerate(records):
                     text = rec.text if rec.text is not None else jsonb_text(rec.payload)
                     copy.write_row((*rec.key, ord_, text, rec.source))
+
+    def _merge(self, records: Sequence[Record], top_level: bool) -> tuple[int, int]:
+        key_cols = [sql.Identifier(k) for k in self.key_fields]
+        self._stage(records, key_cols, top_level)
         join = sql.SQL(" and ").join(sql.SQL("r.{k} = n.{k}").format(k=c) for c in key_cols)
         revive = sql.SQL(" and ").join(
             sql.SQL("r.{k} = excluded.{k}").format(k=c) for c in key_cols
@@ -297,7 +324,7 @@ class Landing:
             """with incoming as (
                    select distinct on ({keys}, h) {keys}, payload, h, source, ord
                      from (select *, md5((payload - %(volatile)s::text[])::text) as h
-                             from _landing) l
+                             from {staging}) l
                     order by {keys}, h, ord
                ),
                inserted as (
@@ -316,15 +343,21 @@ class Landing:
                               select 1 from {table} r where {join})
                       ) as new_keys
                  from inserted n"""
-        ).format(keys=sql.SQL(", ").join(key_cols), table=self.table, join=join, revive=revive)
+        ).format(
+            keys=sql.SQL(", ").join(key_cols),
+            table=self.table,
+            join=join,
+            revive=revive,
+            staging=self._staging,
+        )
         params = {"batch": self.batch_id, "volatile": list(self.volatile_fields)}
         new_rows, new_keys = self.conn.execute(merge, params).fetchone()
         if self.snapshot:
             self.conn.execute(
                 sql.SQL(
-                    "insert into _snapshot_keys select distinct {keys} from _landing "
+                    "insert into _snapshot_keys select distinct {keys} from {staging} "
                     "on conflict do nothing"
-                ).format(keys=sql.SQL(", ").join(key_cols))
+                ).format(keys=sql.SQL(", ").join(key_cols), staging=self._staging)
             )
         return new_rows, new_keys
 
@@ -389,8 +422,8 @@ class Landing:
             sql.SQL(
                 """update ops.quarantine set resolved_at = now()
                     where system = %s and stream = %s and resolved_at is null
-                      and record_key in (select concat_ws('/', {keys}) from _landing)"""
-            ).format(keys=self._keys),
+                      and record_key in (select concat_ws('/', {keys}) from {staging})"""
+            ).format(keys=self._keys, staging=self._staging),
             (self.system, self.stream),
         )
 

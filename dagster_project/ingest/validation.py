@@ -6,6 +6,11 @@ or the file named in ``defs.yaml``): types, required fields, non-negative
 quantities. Everything else is quarantined with a reason naming the field.
 When a large share of a batch fails the same way it is not bad records but a
 changed source (schema drift): :class:`SchemaDrift` fails the run instead.
+
+Numbers are exact everywhere: records' with a fraction or exponent are ``Decimal``
+(simplejson's ``use_decimal``, msgspec's ``float_hook``), and so are the schema's. On a JSON
+list page a record is checked on its projection (``projection.py``: only what these checks
+read) and stored as the text it arrived as; the whole record is parsed only to quarantine it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +29,9 @@ import simplejson
 from psycopg import sql
 
 from dagster_project.connectors.base import Page, StreamConfig
+from dagster_project.connectors.json_pages import JsonRecords
 from dagster_project.ingest.landing import Record, Rejected, dumps, jsonb_text, raw_table_name
+from dagster_project.ingest.projection import Projection
 
 SCHEMAS_DIR = Path(__file__).with_name("schemas")
 DRIFT_MIN_RECORDS = 10
@@ -40,9 +48,16 @@ class SchemaDrift(RuntimeError):
     """Most of a batch fails validation: the source changed, not a few records."""
 
 
+def _load_schema(path: Path) -> Any:
+    """A schema file, its fractional numbers (a ``multipleOf`` of 0.01, a ``maximum`` of
+    0.3) read as ``Decimal`` like the records' numbers, so every comparison is exact (and
+    ``multipleOf`` works at all on a ``Decimal``)."""
+    return simplejson.loads(path.read_text(), use_decimal=True)
+
+
 @lru_cache(maxsize=256)
 def _validator(path: Path) -> jsonschema.protocols.Validator:
-    schema = simplejson.loads(path.read_text())
+    schema = _load_schema(path)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
@@ -82,6 +97,8 @@ def _fast_safe(schema: Any) -> bool:
         return False  # the array form of items changed meaning in 2020-12
     if "enum" in schema and not all(isinstance(v, str) for v in schema["enum"]):
         return False  # jsonschema tells true from 1 in enums; Python's ``in`` does not
+    if any(isinstance(schema.get(k), Decimal) for k in ("minimum", "maximum")):
+        return False  # fastjsonschema would compare with a float literal: jsonschema alone
     props = schema.get("properties", {})
     return isinstance(props, dict) and all(_fast_safe(sub) for sub in props.values())
 
@@ -95,7 +112,7 @@ def _fast_check(path: Path) -> Callable[[Any], bool] | None:
     records it passes, and it passes only records jsonschema passes too (``_FAST_KEYWORDS``),
     so which records load and every reason stay exactly as jsonschema alone decides them.
     """
-    schema = simplejson.loads(path.read_text())
+    schema = _load_schema(path)
     if not _fast_safe(schema):
         return None
     try:
@@ -151,23 +168,66 @@ class RecordValidator:
         self.fast_check = _fast_check(path) if path else None
         # reference field path -> known values (absent: not checkable yet)
         self.known = known or {}
+        # what the checks read of a record on a JSON list page (None: parse records whole)
+        self.projection = Projection.build(
+            self.validator.schema if self.validator is not None else None,
+            [*stream.primary_key, *(ref.field for ref in stream.references)],
+            [stream.cursor_field] if stream.cursor_field else [],
+        )
 
     def split(self, page: Page) -> tuple[list[Record], list[Rejected]]:
         records: list[Record] = []
         # a connector's BadInput is a page it could not read as records (not JSON, no list)
         rejected = [Rejected(b.key_hint, b.text, b.reason, UNREADABLE_PAGE) for b in page.bad]
+        if isinstance(page.records, JsonRecords):
+            self._split_json(page.records, page.source, records, rejected)
+            return records, rejected
         for position, raw in enumerate(page.records):
             problem, key = self._check(raw)
             if problem is None:
                 # written for jsonb here: split runs ahead of the commit (sync.read_ahead)
                 records.append(Record(key, raw, page.source, jsonb_text(raw)))
             else:
-                code, reason = problem
-                hint = "/".join(key) if key else f"{page.source}#{position}"
-                rejected.append(
-                    Rejected(hint, dumps(raw), f"{self.system} {self.stream.name}: {reason}", code)
-                )
+                rejected.append(self._rejected(problem, key, raw, page.source, position))
         return records, rejected
+
+    def _split_json(
+        self,
+        page: JsonRecords,
+        source: str,
+        records: list[Record],
+        rejected: list[Rejected],
+    ) -> None:
+        """A JSON list page: each record checked on its projection (what the checks read,
+        exact decimals), the whole record parsed only when the projection does not fit it or
+        finds it invalid (so every verdict and reason is the whole record's). A loadable
+        record's payload text is its own text on the page, as received."""
+        views = self.projection.read(page) if self.projection is not None else None
+        for position in range(len(page)):
+            view = views[position] if views is not None else None
+            if view is not None:
+                problem, key = self._check(view)
+                if problem is None:
+                    records.append(Record(key, view, source, page.item_text(position)))
+                    continue
+            raw = page.exact_item(position) if views is not None else page[position]
+            problem, key = self._check(raw)
+            if problem is None:
+                records.append(Record(key, raw, source, page.item_text(position)))
+            else:
+                rejected.append(self._rejected(problem, key, raw, source, position))
+
+    def _rejected(
+        self,
+        problem: tuple[str, str],
+        key: tuple[str, ...],
+        raw: Any,
+        source: str,
+        position: int,
+    ) -> Rejected:
+        code, reason = problem
+        hint = "/".join(key) if key else f"{source}#{position}"
+        return Rejected(hint, dumps(raw), f"{self.system} {self.stream.name}: {reason}", code)
 
     def _check(self, raw: Any) -> tuple[tuple[str, str] | None, tuple[str, ...]]:
         """(error code, reason) of what is wrong with ``raw`` (None: loadable), and its key."""
