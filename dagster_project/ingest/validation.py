@@ -10,7 +10,8 @@ changed source (schema drift): :class:`SchemaDrift` fails the run instead.
 Numbers are exact everywhere: records' with a fraction or exponent are ``Decimal``
 (simplejson's ``use_decimal``, msgspec's ``float_hook``), and so are the schema's. On a JSON
 list page a record is checked on its projection (``projection.py``: only what these checks
-read) and stored as the text it arrived as; the whole record is parsed only to quarantine it.
+read) and stored, or quarantined, as the text it arrived as; the whole record is parsed only
+when the projection does not fit it or finds it invalid, so a reason is the whole record's.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ class RecordValidator:
                 # written for jsonb here: split runs ahead of the commit (sync.read_ahead)
                 records.append(Record(key, raw, page.source, jsonb_text(raw)))
             else:
-                rejected.append(self._rejected(problem, key, raw, page.source, position))
+                rejected.append(self._rejected(problem, key, dumps(raw), page.source, position))
         return records, rejected
 
     def _split_json(
@@ -200,8 +201,8 @@ class RecordValidator:
     ) -> None:
         """A JSON list page: each record checked on its projection (what the checks read,
         exact decimals), the whole record parsed only when the projection does not fit it or
-        finds it invalid (so every verdict and reason is the whole record's). A loadable
-        record's payload text is its own text on the page, as received."""
+        finds it invalid (so every verdict and reason is the whole record's). A record's own
+        text on the page, as received, is what is stored, or quarantined."""
         views = self.projection.read(page) if self.projection is not None else None
         for position in range(len(page)):
             view = views[position] if views is not None else None
@@ -214,20 +215,21 @@ class RecordValidator:
             problem, key = self._check(raw)
             if problem is None:
                 records.append(Record(key, raw, source, page.item_text(position)))
-            else:
-                rejected.append(self._rejected(problem, key, raw, source, position))
+            else:  # quarantined as received
+                text = page.item_text(position)
+                rejected.append(self._rejected(problem, key, text, source, position))
 
     def _rejected(
         self,
         problem: tuple[str, str],
         key: tuple[str, ...],
-        raw: Any,
+        text: str,
         source: str,
         position: int,
     ) -> Rejected:
         code, reason = problem
         hint = "/".join(key) if key else f"{source}#{position}"
-        return Rejected(hint, dumps(raw), f"{self.system} {self.stream.name}: {reason}", code)
+        return Rejected(hint, text, f"{self.system} {self.stream.name}: {reason}", code)
 
     def _check(self, raw: Any) -> tuple[tuple[str, str] | None, tuple[str, ...]]:
         """(error code, reason) of what is wrong with ``raw`` (None: loadable), and its key."""
