@@ -14,6 +14,7 @@ the exact version it reads (and evaluates the gate itself when none was recorded
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 
@@ -29,7 +30,7 @@ from dagster_project.quality.checks import (
     record,
 )
 from dagster_project.quality.expectations import run_suite
-from dagster_project.transform.project import upstream_streams
+from dagster_project.transform.project import DBT_PROJECT_DIR, upstream_streams
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,14 @@ def evaluate(
     *,
     run_id: str | None = None,
     accept_blast_radius: bool = False,
+    project_dir: Path = DBT_PROJECT_DIR,
+    defs_dir: Path | None = None,
 ) -> Verdict:
-    """Run the whole gate on the model as it is now; record every part and the verdict."""
+    """Run the whole gate on the model as it is now; record every part and the verdict.
+
+    ``project_dir`` (the dbt project whose manifest says which raw streams the model reads) and
+    ``defs_dir`` (where those streams' SLAs are declared) default to the project's own; a copy of
+    both gates a hub built from other declarations (the bench's scale world)."""
     with psycopg.connect(database_url, connect_timeout=10, autocommit=True) as conn:
         with conn.transaction():
             version = data_version(conn, *cfg.relation)
@@ -129,9 +136,10 @@ def evaluate(
         suite_part = expectations_of(database_url, cfg)
         fresh_part = freshness_part(
             conn,
-            upstream_streams(cfg.model),
+            upstream_streams(cfg.model, project_dir),
             cfg.freshness.max_age_minutes,
             cfg.freshness.handled_by_model,
+            defs_dir,
         )
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         with conn.transaction():

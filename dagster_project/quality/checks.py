@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -172,17 +173,19 @@ def freshness_part(
     streams: Sequence[tuple[str, str]],
     cap_minutes: int | None = None,
     handled_by_model: Sequence[str] = (),
+    defs_dir: Path | None = None,
 ) -> GatePart:
     """Every source stream was loaded successfully within its SLA (``defs.yaml``
     ``freshness_minutes``; ``cap_minutes``, when set, is the most any may be for this target).
     Streams matching ``handled_by_model`` ('<system>/<stream>' globs) are left to the model's
-    own policy (a stale stock feed holds its location's rows, not the whole publish)."""
+    own policy (a stale stock feed holds its location's rows, not the whole publish).
+    ``defs_dir`` is where the systems are declared (default: the project's ``defs/``)."""
     streams = [
         s for s in streams if not any(fnmatch(f"{s[0]}/{s[1]}", p) for p in handled_by_model)
     ]
     if not streams:
         return GatePart("freshness", True, "the model reads no source stream")
-    declared = declared_slas()
+    declared = declared_slas(defs_dir)
     slas = {}
     for stream in streams:
         sla = declared.get(stream, DEFAULT_SLA_MINUTES)
