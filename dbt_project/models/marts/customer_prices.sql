@@ -355,17 +355,39 @@ candidates as (
 ),
 
 -- validity windows: cut each owner x SKU x currency timeline at every date a
--- candidate starts or ends; inside a window the set of valid rules is fixed
+-- candidate starts or ends; inside a window the set of valid rules is fixed.
+-- Most timelines hold only open-ended rules (list prices, price lists): such a
+-- timeline is one window, (-infinity, infinity), and skips the cutting below
+-- (the same windows, without sorting every candidate's dates)
+dated_timelines as (
+
+    select distinct owner_type, owner_key, sku, currency
+    from candidates
+    where valid_from is distinct from '-infinity'::timestamptz
+        or valid_to is distinct from 'infinity'::timestamptz
+
+),
+
+dated_candidates as (
+
+    select candidates.*
+    from candidates
+    where (owner_type, owner_key, sku, currency) in (
+        select owner_type, owner_key, sku, currency from dated_timelines
+    )
+
+),
+
 boundaries as (
 
     select owner_type, owner_key, sku, currency, '-infinity'::timestamptz as window_from
-    from candidates
+    from dated_candidates
     union
     select owner_type, owner_key, sku, currency, valid_from
-    from candidates
+    from dated_candidates
     union
     select owner_type, owner_key, sku, currency, valid_to
-    from candidates
+    from dated_candidates
     where valid_to <> 'infinity'::timestamptz
 
 ),
@@ -393,15 +415,35 @@ valid_candidates as (
     select
         windows.window_from,
         windows.window_to,
-        candidates.*
+        dated_candidates.*
     from windows
-    inner join candidates
-        on candidates.owner_type = windows.owner_type
-        and candidates.owner_key = windows.owner_key
-        and candidates.sku = windows.sku
-        and candidates.currency = windows.currency
-        and candidates.valid_from <= windows.window_from
-        and candidates.valid_to >= windows.window_to
+    inner join dated_candidates
+        on dated_candidates.owner_type = windows.owner_type
+        and dated_candidates.owner_key = windows.owner_key
+        and dated_candidates.sku = windows.sku
+        and dated_candidates.currency = windows.currency
+        and dated_candidates.valid_from <= windows.window_from
+        and dated_candidates.valid_to >= windows.window_to
+
+    union all
+
+    select
+        '-infinity'::timestamptz as window_from,
+        'infinity'::timestamptz as window_to,
+        candidates.*
+    from candidates
+    where candidates.owner_type is not null
+        and candidates.owner_key is not null
+        and candidates.sku is not null
+        and candidates.currency is not null
+        and not exists (
+            select 1
+            from dated_timelines
+            where dated_timelines.owner_type = candidates.owner_type
+                and dated_timelines.owner_key = candidates.owner_key
+                and dated_timelines.sku = candidates.sku
+                and dated_timelines.currency = candidates.currency
+        )
 
 ),
 
@@ -451,18 +493,17 @@ applicable_lines as (
 
 ),
 
+-- the list price at each break: its list price rule's line (one at most per break)
 list_price_at_break as (
 
     select
-        owner_type,
-        owner_key,
-        sku,
-        currency,
-        window_from,
-        quantity,
-        {{ round_money('price', 'currency') }} as list_price
+        applicable_lines.*,
+        max(
+            case when rule_rank = 50 then {{ round_money('price', 'currency') }} end
+        ) over (
+            partition by owner_type, owner_key, sku, currency, window_from, quantity
+        ) as list_price
     from applicable_lines
-    where rule_rank = 50
 
 ),
 
@@ -470,34 +511,24 @@ list_price_at_break as (
 priced as (
 
     select
-        applicable_lines.owner_type,
-        applicable_lines.owner_key,
-        applicable_lines.sku,
-        applicable_lines.currency,
-        applicable_lines.window_from,
-        applicable_lines.window_to,
-        applicable_lines.quantity,
-        applicable_lines.rule_rank,
-        applicable_lines.rule_reference,
-        applicable_lines.rule_source,
-        applicable_lines.discount_percent,
-        list_price_at_break.list_price,
+        owner_type,
+        owner_key,
+        sku,
+        currency,
+        window_from,
+        window_to,
+        quantity,
+        rule_rank,
+        rule_reference,
+        rule_source,
+        discount_percent,
+        list_price,
         case
-            when applicable_lines.rule_rank = 30
-                then {{ round_money(
-                    'list_price_at_break.list_price * (100 - applicable_lines.discount_percent) / 100',
-                    'applicable_lines.currency'
-                ) }}
-            else {{ round_money('applicable_lines.price', 'applicable_lines.currency') }}
+            when rule_rank = 30
+                then {{ round_money('list_price * (100 - discount_percent) / 100', 'currency') }}
+            else {{ round_money('price', 'currency') }}
         end as unit_price
-    from applicable_lines
-    left join list_price_at_break
-        on list_price_at_break.owner_type = applicable_lines.owner_type
-        and list_price_at_break.owner_key = applicable_lines.owner_key
-        and list_price_at_break.sku = applicable_lines.sku
-        and list_price_at_break.currency = applicable_lines.currency
-        and list_price_at_break.window_from = applicable_lines.window_from
-        and list_price_at_break.quantity = applicable_lines.quantity
+    from list_price_at_break
 
 ),
 
