@@ -59,21 +59,41 @@ def _desired_query(cfg: TargetConfig, scope_column: str | None = None) -> sql.Co
     # The narrow path (a scope) does not compare with the target's own feed: that relation is a
     # staging view over the target's whole catalog, read in full by the comparison; a record the
     # target already holds is then sent again, which an absolute set makes harmless.
+    relation = sql.Identifier(*cfg.relation)
+    # Records the target already holds, found in one join of the model with the target's feed
+    # (an `exists` per record would scan the feed once per record: hours on a large catalog).
+    held_by_target = sql.SQL("")
     if loop is not None and not cfg.lines_order_by and not scope_column:
         schema, name = loop.relation.split(".")
         conditions = [
-            sql.SQL("l.{} = {}").format(sql.Identifier(live), _col(ours))
+            sql.SQL("l.{} = m.{}").format(sql.Identifier(live), sql.Identifier(ours))
             for ours, live in loop.match.items()
         ] + [
-            sql.SQL("l.{} is not distinct from {}").format(sql.Identifier(live), _col(ours))
+            sql.SQL("l.{} is not distinct from m.{}").format(
+                sql.Identifier(live), sql.Identifier(ours)
+            )
             for ours, live in loop.compare.items()
         ]
-        in_target = sql.SQL("exists (select 1 from {} as l where {})").format(
-            sql.Identifier(schema, name), sql.SQL(" and ").join(conditions)
+        key_m = sql.SQL("concat_ws(':', {})").format(
+            sql.SQL(", ").join(
+                sql.SQL("{}::text").format(sql.Identifier("m", c)) for c in cfg.key_columns
+            )
         )
+        held_by_target = sql.SQL(
+            """left join (select distinct {key_m} as record_key
+                             from {relation} as m
+                             join {live} as l on {conditions}) as in_target
+                       on in_target.record_key = {key}"""
+        ).format(
+            key_m=key_m,
+            relation=relation,
+            live=sql.Identifier(schema, name),
+            conditions=sql.SQL(" and ").join(conditions),
+            key=key,
+        )
+        in_target = sql.SQL("(in_target.record_key is not null)")
     else:
         in_target = sql.SQL("false")
-    relation = sql.Identifier(*cfg.relation)
     where = (
         sql.SQL("where {} = any(%(scope)s)").format(_col(scope_column))
         if scope_column
@@ -95,6 +115,7 @@ def _desired_query(cfg: TargetConfig, scope_column: str | None = None) -> sql.Co
             """select {key} as record_key, {system} as system, to_jsonb(t) as payload,
                       {held} as held, {zero} as zeroes, {in_target} as in_target
                  from {relation} as t
+                {held_by_target}
                 {where}"""
         ).format(
             key=key,
@@ -103,6 +124,7 @@ def _desired_query(cfg: TargetConfig, scope_column: str | None = None) -> sql.Co
             zero=zero,
             in_target=in_target,
             relation=relation,
+            held_by_target=held_by_target,
             where=where,
         )
     return sql.SQL("select d.*, md5(d.payload::text) as payload_hash from ({}) as d").format(inner)
