@@ -90,7 +90,7 @@ def record_publish_tests(conn: psycopg.Connection, world: ScaleWorld, results: d
 
 def slowest(results: dict, kind: str = "model", top: int = 5) -> list[tuple[str, float]]:
     rows = [
-        (r["unique_id"].split(".")[-1], float(r.get("execution_time") or 0))
+        (r["unique_id"].split(".")[2], float(r.get("execution_time") or 0))
         for r in results.get("results", [])
         if r["unique_id"].startswith(f"{kind}.")
     ]
@@ -108,13 +108,17 @@ def _counts(conn: psycopg.Connection) -> dict[str, int]:
 
 
 def _expected_sellable(conn: psycopg.Connection) -> int:
-    """SKU × location × channel over the SKUs each channel lists: what sellable_inventory
-    should hold, give or take kits a location cannot build and drop-ship rows."""
+    """What sellable_inventory should hold: per channel, each SKU it lists at every location
+    (a drop-ship SKU at its supplier instead); kits only where a location can build them, so
+    this is the most it can hold."""
     row = conn.execute(
-        """select count(*) from (select distinct c.channel, v.sku
-                                   from staging.stg_shopify__product_variants v
-                                   join core.channel c on c.system = v.system) l
-           cross join core.location"""
+        """select count(*) filter (where i.supply_kind <> 'drop_ship')
+                      * (select count(*) from core.location)
+                  + count(*) filter (where i.supply_kind = 'drop_ship')
+             from (select distinct c.channel, v.sku
+                     from staging.stg_shopify__product_variants v
+                     join core.channel c on c.system = v.system) l
+             join marts.int_inventory__items i on i.sku = l.sku"""
     ).fetchone()
     return int(row[0]) if row else 0
 
@@ -235,9 +239,9 @@ def _measure(
         f"(seed {world.seed}): " + ", ".join(f"{k} {v:,}" for k, v in world.summary.items())
     )
     m.notes.append(
-        f"sellable_inventory holds {counts['marts.sellable_inventory']:,} rows; SKUs listed per "
-        f"channel × locations = {expected:,} (kits a location cannot build are left out; "
-        "drop-ship items add one supplier row per channel)"
+        f"sellable_inventory holds {counts['marts.sellable_inventory']:,} rows; the SKUs each "
+        f"channel lists × locations (a drop-ship SKU once, at its supplier) = {expected:,} "
+        "(kits a location cannot build are left out)"
     )
     m.notes.append(
         "dbt: "
