@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -68,6 +69,10 @@ class BenchContext:
     state_dir: Path
     progress: Progress = print
     cluster: ClusterInfo | None = None  # given (tests) or started on first use
+    # what one measurement leaves for a later one (the rebuild's scale world for the
+    # incremental measurement at the same size): key -> (hub URL, world); released on close()
+    worlds: dict[tuple, tuple[str, Any]] = field(default_factory=dict)
+    resources: ExitStack = field(default_factory=ExitStack, repr=False)
     _owned: EmbeddedCluster | None = field(default=None, repr=False)
 
     def step(self, message: str) -> None:
@@ -107,6 +112,8 @@ class BenchContext:
                     )
 
     def close(self) -> None:
+        self.resources.close()
+        self.worlds.clear()
         if self._owned is not None:
             self._owned.stop()
 

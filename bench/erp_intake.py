@@ -12,9 +12,9 @@ What runs, in order (only the delivery counts in the rate):
 2. the same world served by the sandbox, its storefronts holding about
    ``scale.erp_orders`` orders placed after the epoch (the ERP holds only the history
    before it); the world's ``orders_per_day`` × ``days`` are chosen for that count;
-3. a fresh hub: the raw streams ``publish.erp_sales_orders`` reads landed and its dbt models
-   (and those their tests read) built with their tests and gate through Dagster, as a run
-   of the product does;
+3. a fresh hub: every raw stream landed and every dbt model built with its tests and gates
+   through Dagster, as a run of the product does (steps 1-3 are the world the events
+   measurement shares, :mod:`bench.sandbox_world`: made once per bench run);
 4. timed: the gate (:func:`~dagster_project.publish.gate.evaluate`) and the publish of the
    target (:func:`~dagster_project.publish.run.publish`: verdict, diff, enqueue into
    ``ops.outbox``, then delivery by ``publish/deliver.py`` through the Tryton transport).
@@ -41,7 +41,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -187,76 +187,6 @@ def seed_erp(ctx: BenchContext, erp: BenchErp, knobs: WorldKnobs) -> dict[str, A
     return json.loads(res.stdout)
 
 
-def upstream_with_tests(definitions: Any, key: Any) -> set[Any]:
-    """``key`` and every asset upstream of it, plus what the dbt tests of those models read
-    (a relationships test of ``core.order_line`` reads ``core.item``: dbt runs it whenever
-    ``order_line`` is built, so ``item`` must exist), closed over both."""
-    import dagster as dg
-
-    from dagster_project.transform.project import ensure_manifest
-
-    manifest = json.loads(ensure_manifest().read_text())
-    graph = definitions.resolve_asset_graph()
-    models = {
-        n["name"]: uid for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"
-    }
-    model_keys = {
-        k.path[-1]: k for k in graph.get_all_asset_keys() if k.path[0] != "raw" and len(k.path) > 1
-    }
-    roots = {key}
-    while True:
-        wanted = dg.AssetSelection.assets(*roots).upstream().resolve(graph)
-        built = {k.path[-1] for k in wanted if k.path[0] != "raw"}
-        needed = {
-            manifest["nodes"][parent]["name"]
-            for name in built
-            if name in models
-            for child in manifest["child_map"].get(models[name], [])
-            if child.startswith("test.")
-            for parent in manifest["parent_map"].get(child, [])
-            if parent.startswith("model.")
-        }
-        more = {model_keys[n] for n in needed - built if n in model_keys}
-        if not more:  # a multi-asset (a drop folder's streams) is landed whole
-            return dg.AssetSelection.assets(*wanted).required_multi_asset_neighbors().resolve(graph)
-        roots |= more
-
-
-def land_and_build(ctx: BenchContext, hub: str) -> tuple[float, float, int]:
-    """Land the raw streams ``publish.erp_sales_orders`` reads and build its dbt models (tests
-    and gate included) through Dagster; (land seconds, build seconds, assets)."""
-    import dagster as dg
-
-    from dagster_project.definitions import defs
-
-    definitions = defs()
-    wanted = upstream_with_tests(definitions, dg.AssetKey(["publish", TARGET]))
-    raw = sorted((k for k in wanted if k.path[0] == "raw"), key=str)
-    models = sorted((k for k in wanted if k.path[0] != "raw"), key=str)
-    job = definitions.resolve_implicit_global_asset_job_def()
-    seconds = []
-    log_path = ctx.state_dir / "erp-build.log"  # dbt's own output
-    log_path.write_text("")
-    for what, keys in (("landing raw streams", raw), ("building dbt models", models)):
-        ctx.step(f"hub: {what} ({len(keys)} assets)")
-        with (
-            Stopwatch() as sw,
-            dg.DagsterInstance.ephemeral() as instance,
-            open(log_path, "a") as out,
-            redirect_stdout(out),
-        ):
-            result = job.execute_in_process(
-                run_config=QUIET, instance=instance, asset_selection=keys, raise_on_error=False
-            )
-        if not result.success:
-            failed = [e.step_key for e in result.all_events if e.is_step_failure]
-            raise RuntimeError(
-                f"erp bench: {what} failed in steps {failed}; dbt's output is in {log_path}"
-            )
-        seconds.append(sw.seconds)
-    return seconds[0], seconds[1], len(wanted)
-
-
 @dataclass(frozen=True)
 class ModelCounts:
     orders: int  # distinct orders in publish.erp_sales_orders
@@ -389,7 +319,6 @@ def run(ctx: BenchContext) -> Measurement:
     from dagster_project.publish.run import publish
     from dagster_project.publish.targets import target
     from dagster_project.publish.transports.tryton import CONCURRENCY_SETTING
-    from sandbox.testing import running_sandbox
 
     wanted = ctx.scale.erp_orders
     knobs = world_knobs(wanted)
@@ -407,51 +336,45 @@ def run(ctx: BenchContext) -> Measurement:
     cfg = target(TARGET)
     erp_system = declared_systems()[cfg.system or "tryton"][0]
     concurrency = erp_system.settings.get(CONCURRENCY_SETTING, 1)
-    with bench_erp(ctx) as erp:
-        with Stopwatch() as seeding:
-            seed_report = seed_erp(ctx, erp, knobs)
-        ctx.step(f"ERP: seeded in {seeding.seconds:.1f} s ({seed_report.get('rpc_calls')} calls)")
+    from bench.sandbox_world import sandbox_world
+
+    world = sandbox_world(ctx, knobs)
+    erp, hub = world.erp, world.hub
+    with environment(world.env()):
+        counts = model_counts(hub)
         ctx.step(
-            f"sandbox: the world of seed {SEED}, {SKUS} SKUs, {knobs.orders_per_day} orders a "
-            f"day for {knobs.days} day(s)"
+            f"hub: publish.{TARGET} holds {counts.orders} orders: {counts.sendable} to send, "
+            f"{counts.held_total} held ({dict(counts.held) or 'none'})"
         )
-        with (
-            running_sandbox(
-                seed=SEED, skus=SKUS, orders_per_day=knobs.orders_per_day, days=knobs.days
-            ) as sb,
-            ctx.fresh_hub("erp") as hub,
-            environment({**sb.env, **erp.env(), settings.ENV_DATABASE_URL: hub}),
-        ):
-            land_s, build_s, assets = land_and_build(ctx, hub)
-            counts = model_counts(hub)
-            ctx.step(
-                f"hub: publish.{TARGET} holds {counts.orders} orders: {counts.sendable} to send, "
-                f"{counts.held_total} held ({dict(counts.held) or 'none'})"
+        if not counts.sendable:
+            raise RuntimeError(
+                f"erp bench: publish.{TARGET} holds no order to send (all held or already "
+                "delivered): nothing to measure"
             )
-            ctx.step("publish: gate")
-            with Stopwatch() as gate_sw:
-                verdict = evaluate(hub, cfg)
-            if not verdict.passed:
-                raise RuntimeError(f"erp bench: {verdict.summary}")
-            marks: dict[str, float] = {}
-            cpu = CpuSplit(erp.info.pid, postmaster_pid(ctx.pg().data_dir))
+        ctx.step("publish: gate")
+        with Stopwatch() as gate_sw:
+            verdict = evaluate(hub, cfg)
+        if not verdict.passed:
+            raise RuntimeError(f"erp bench: {verdict.summary}")
+        marks: dict[str, float] = {}
+        cpu = CpuSplit(erp.info.pid, postmaster_pid(ctx.pg().data_dir))
 
-            def log(line: str) -> None:
-                if "messages enqueued" in line:  # delivery starts now
-                    marks["enqueued"] = time.perf_counter()
-                    cpu.begin()
-                ctx.step(f"publish: {line}")
+        def log(line: str) -> None:
+            if "messages enqueued" in line:  # delivery starts now
+                marks["enqueued"] = time.perf_counter()
+                cpu.begin()
+            ctx.step(f"publish: {line}")
 
-            ctx.step("publish: diff, enqueue, deliver into Tryton")
-            with Stopwatch() as publish_sw:
-                result = publish(hub, cfg, log=log)
-            cpu.end()
-            load = os.getloadavg()[0]  # the machine is shared: say how busy it was
-            delivery = result.delivery
-            assert delivery is not None and result.enqueued is not None
-            enqueue_s = marks.get("enqueued", publish_sw.started) - publish_sw.started
-            ctx.step("verify: every delivered order in Tryton, once, confirmed, same total")
-            verified = verify_in_tryton(hub, erp)
+        ctx.step("publish: diff, enqueue, deliver into Tryton")
+        with Stopwatch() as publish_sw:
+            result = publish(hub, cfg, log=log)
+        cpu.end()
+        load = os.getloadavg()[0]  # the machine is shared: say how busy it was
+        delivery = result.delivery
+        assert delivery is not None and result.enqueued is not None
+        enqueue_s = marks.get("enqueued", publish_sw.started) - publish_sw.started
+        ctx.step("verify: every delivered order in Tryton, once, confirmed, same total")
+        verified = verify_in_tryton(hub, erp)
 
     sent = delivery.outcomes["delivered"] + delivery.outcomes["existed"]
     rate = sent / delivery.seconds if delivery.seconds > 0 else None
@@ -502,11 +425,15 @@ def run(ctx: BenchContext) -> Measurement:
         note="built now" if erp.template_seconds is not None else "reused (built earlier)",
     )
     m.add("ERP clone + start", round(erp.up_seconds, 1), "s")
-    m.add("ERP seeding", round(seeding.seconds, 1), "s")
-    m.add("land + dbt build (setup)", round(land_s + build_s, 1), "s", note=f"{assets} assets")
+    for step, seconds in world.setup_seconds.items():
+        m.add(f"setup: {step}", round(seconds, 1), "s", note="shared with the events bench")
+    made = (
+        f"world seed {SEED}, {SKUS} SKUs, {knobs.orders_per_day} orders/day × {knobs.days} day(s)"
+        if world.knobs is not None
+        else "a world the caller made"
+    )
     m.notes.append(
-        f"{sent} storefront orders of {counts.orders} (world seed {SEED}, {SKUS} SKUs, "
-        f"{knobs.orders_per_day} orders/day × {knobs.days} day(s)) sent through ops.outbox by "
+        f"{sent} storefront orders of {counts.orders} ({made}) sent through ops.outbox by "
         f"publish/deliver.py with the Tryton transport (batches of {cfg.batch_size}, "
         f"{concurrency} in the ERP at once); trytond with {erp.workers} process(es) on the "
         f"bench cluster; every delivered order checked in Tryton by reference"

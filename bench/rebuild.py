@@ -131,12 +131,13 @@ def run(ctx: BenchContext) -> Measurement:
         params={"skus": s.skus, "locations": s.locations, "channels": s.channels},
     )
     pg = ctx.pg()
-    with ctx.fresh_hub("rebuild") as hub:
-        world = build_world(ctx, hub, s.skus, s.locations, s.channels, seed=1)
-        try:
-            _measure(ctx, m, world, hub, postmaster_pid(pg.data_dir))
-        finally:
-            world.remove()
+    # the world and its hub outlive this measurement: the incremental measurement at the same
+    # size starts from them (ctx.close() drops both)
+    hub = ctx.resources.enter_context(ctx.fresh_hub("rebuild"))
+    world = build_world(ctx, hub, s.skus, s.locations, s.channels, seed=1)
+    ctx.resources.callback(world.remove)
+    _measure(ctx, m, world, hub, postmaster_pid(pg.data_dir))
+    ctx.worlds[(s.skus, s.locations, s.channels)] = (hub, world)
     return m
 
 
