@@ -26,7 +26,8 @@ API::
 
 ``orders`` (default: a few thousand at 100,000 SKUs) and ``b2b_accounts`` (default 20) are
 keyword arguments of :func:`build_world`; ``marts.customer_prices`` holds one price book per
-B2B account with a price list, so it grows with accounts × SKUs.
+price group of B2B accounts (channel, price list, currency) and an account's own rows only for
+the SKUs of its contract prices, so it grows with groups × SKUs, not accounts × SKUs.
 """
 
 from __future__ import annotations

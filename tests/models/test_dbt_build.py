@@ -27,6 +27,7 @@ CORE_MODELS = {
 MARTS = {
     "sellable_inventory",
     "customer_prices",
+    "customer_price_groups",
     "order_routing",
     "recon_orders",
     "recon_shipments",

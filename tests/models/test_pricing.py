@@ -1,7 +1,8 @@
-"""Pricing on the shared landed world: marts.customer_prices, publish.storefront_prices and
-marts.recon_prices agree with the world's own price rule (`sandbox.worldgen.pricing.PriceBook`),
-and a storefront price edit shows up in recon. Contract prices with validity dates, promotions
-and case packs come from the planning feed (raw/planning__*).
+"""Pricing on the shared landed world: marts.customer_prices (with marts.customer_price_groups),
+publish.storefront_prices and marts.recon_prices agree with the world's own price rule
+(`sandbox.worldgen.pricing.PriceBook`), and a storefront price edit shows up in recon. Contract
+prices with validity dates, promotions and case packs come from the planning feed
+(raw/planning__*).
 """
 
 from __future__ import annotations
@@ -30,16 +31,36 @@ def cents(amount: Decimal) -> int:
 
 
 def price_at(conn: psycopg.Connection, owner: str, sku: str, currency: str, qty: int, at):
-    """The customer_prices row a reader looks up for (owner, SKU, quantity, instant)."""
+    """The customer_prices row a reader looks up for (customer, SKU, quantity, instant): the
+    customer's own rows for the SKU (it has contract prices on it), else its price group's
+    (the look-up customer_price_groups.yml describes)."""
     return conn.execute(
         """
+        with own as (
+            select unit_price, rule, rule_reference, valid_from, valid_to,
+                   min_quantity, max_quantity
+            from marts.customer_prices
+            where owner_type = 'customer' and owner_key = %(owner)s and sku = %(sku)s
+              and currency = %(currency)s
+        ),
+        book as (
+            select * from own
+            union all
+            select prices.unit_price, prices.rule, prices.rule_reference, prices.valid_from,
+                   prices.valid_to, prices.min_quantity, prices.max_quantity
+            from marts.customer_prices as prices
+            join marts.customer_price_groups as groups on groups.price_group = prices.owner_key
+            where prices.owner_type = 'customer_group' and groups.customer_key = %(owner)s
+              and prices.sku = %(sku)s and prices.currency = %(currency)s
+              and not exists (select 1 from own)
+        )
         select unit_price, rule, rule_reference
-        from marts.customer_prices
-        where owner_type = 'customer' and owner_key = %s and sku = %s and currency = %s
-          and coalesce(valid_from, '-infinity') <= %s and %s < coalesce(valid_to, 'infinity')
-          and min_quantity <= %s and %s <= coalesce(max_quantity, 2147483647)
+        from book
+        where coalesce(valid_from, '-infinity') <= %(at)s
+          and %(at)s < coalesce(valid_to, 'infinity')
+          and min_quantity <= %(qty)s and %(qty)s <= coalesce(max_quantity, 2147483647)
         """,
-        (owner, sku, currency, at, at, qty, qty),
+        {"owner": owner, "sku": sku, "currency": currency, "qty": qty, "at": at},
     ).fetchall()
 
 
@@ -70,6 +91,48 @@ def test_pricing_marts_follow_the_world_price_rule(clean_world: LandedWorld) -> 
                     assert (cents(unit_price), got_rule) == (want, RULES[rule]), (cp, at, qty)
                     checked.add(got_rule)
         assert {"contract", "customer_price_list"} <= checked
+
+        # every other B2B customer and SKU is priced by the customer's price group (one book
+        # per channel, price list and currency), at quantity 1 and at each price list break
+        groups = dict(
+            conn.execute(
+                "select customer_key, price_group from marts.customer_price_groups"
+            ).fetchall()
+        )
+        priced = [c for c in world.customers if c.price_list]
+        assert priced and {c.code for c in priced} <= set(groups)
+        assert len(set(groups.values())) < len(groups)  # customers share their group's book
+        own = {(cp.customer, cp.sku) for cp in world.contract_prices}
+        breaks = {
+            (pl.code, line.sku): line.min_quantity for pl in world.price_lists for line in pl.lines
+        }
+        checked = set()
+        for customer in priced:
+            for it in world.items:
+                if (customer.code, it.sku) in own:
+                    continue
+                idx = world.sku_index(it.sku)
+                qtys = {1, breaks.get((customer.price_list, it.sku), 1)}
+                for at in (world.epoch, now):
+                    for qty in qtys:
+                        want, rule = book.unit_price(customer, customer.channel, idx, qty, at)
+                        rows = price_at(conn, customer.code, it.sku, customer.currency, qty, at)
+                        assert len(rows) == 1, (customer.code, it.sku, at, qty, rows)
+                        unit_price, got_rule, _ = rows[0]
+                        assert (cents(unit_price), got_rule) == (want, RULES[rule]), (
+                            customer.code,
+                            it.sku,
+                            at,
+                            qty,
+                        )
+                        checked.add(got_rule)
+        assert "customer_price_list" in checked
+        # a customer has rows of its own only for the SKUs of its contract prices
+        owned = conn.execute(
+            "select distinct owner_key, sku from marts.customer_prices "
+            "where owner_type = 'customer'"
+        ).fetchall()
+        assert set(owned) <= own
 
         # D2C: the published variant price is the world's list price, or the promotion
         # active now, with the list price as compare-at

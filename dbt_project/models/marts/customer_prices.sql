@@ -1,8 +1,12 @@
 {#
   The price rule (DESIGN.md, Pricing): contract price > customer price list >
   active promotion > list price, with validity windows and quantity breaks,
-  rounded by currency. One row per price owner x SKU x currency x validity
-  window x quantity break; see customer_prices.yml.
+  rounded by currency. One row per price book x SKU x currency x validity
+  window x quantity break; see customer_prices.yml. The books cost what the
+  rules cost, not customers x SKUs: each price list, channel and customer price
+  group (marts.customer_price_groups: customers sharing a price list, channel
+  and currency) is priced once for every SKU; a customer only for the SKUs it
+  has contract prices on (its group's rules for that SKU plus its contracts).
 #}
 
 with
@@ -19,9 +23,9 @@ item_policy as (
 
 ),
 
-customers as (
+customer_groups as (
 
-    select * from {{ ref('customer') }}
+    select * from {{ ref('customer_price_groups') }}
 
 ),
 
@@ -142,31 +146,33 @@ contracts as (
 
 ),
 
-contract_customers as (
-
-    select distinct customer_code from contracts
-
-),
-
--- the price owners: customers with contracts or a price list, every price
--- list, every storefront channel (its declared price list is its list price)
+-- the price owners: customers with contracts or a price list, their price
+-- groups, every price list, every storefront channel (its declared price list
+-- is its list price). A group's book is what each of its customers pays for a
+-- SKU it has no contract price on
 customer_owners as (
 
     select
         'customer' as owner_type,
-        customers.customer_key as owner_key,
-        customers.sale_price_list_id as price_list_id,
-        price_lists.price_list_code,
-        customers.channel,
-        coalesce(customers.currency, price_lists.currency, '{{ var('company_currency', 'USD') }}')
-            as currency
-    from customers
-    left join price_lists on price_lists.price_list_id = customers.sale_price_list_id
-    where customers.party_code is not null
-        and (
-            customers.sale_price_list_id is not null
-            or customers.party_code in (select customer_code from contract_customers)
-        )
+        customer_key as owner_key,
+        price_list_id,
+        price_list_code,
+        channel,
+        currency
+    from customer_groups
+
+),
+
+group_owners as (
+
+    select distinct
+        'customer_group' as owner_type,
+        price_group as owner_key,
+        price_list_id,
+        price_list_code,
+        channel,
+        currency
+    from customer_groups
 
 ),
 
@@ -201,9 +207,19 @@ owners as (
 
     select * from customer_owners
     union all
+    select * from group_owners
+    union all
     select * from price_list_owners
     union all
     select * from channel_owners
+
+),
+
+-- the owners priced for every SKU (a customer is priced through its group)
+book_owners as (
+
+    select * from owners
+    where owner_type <> 'customer'
 
 ),
 
@@ -256,8 +272,9 @@ list_prices as (
 ),
 
 -- every candidate price of an owner: rank orders the rules (lowest wins);
--- the owner's own list ranks 20 for a customer (its price list) and 40 for a
--- price list or channel (there it is the list price, below promotions)
+-- the owner's own list ranks 20 for a customer or customer group (its price
+-- list) and 40 for a price list or channel (there it is the list price, below
+-- promotions)
 contract_candidates as (
 
     select
@@ -288,7 +305,7 @@ price_list_candidates as (
         owners.owner_key,
         price_list_lines.sku,
         owners.currency,
-        case when owners.owner_type = 'customer' then 20 else 40 end as rule_rank,
+        case when owners.owner_type = 'customer_group' then 20 else 40 end as rule_rank,
         price_list_lines.price_list_code as rule_reference,
         'erp' as rule_source,
         price_list_lines.min_quantity,
@@ -296,7 +313,7 @@ price_list_candidates as (
         'infinity'::timestamptz as valid_to,
         price_list_lines.price,
         null::numeric as discount_percent
-    from owners
+    from book_owners as owners
     inner join price_list_lines on price_list_lines.price_list_id = owners.price_list_id
 
 ),
@@ -316,9 +333,9 @@ promotion_candidates as (
         promotions.valid_to,
         null::numeric as price,
         promotions.discount_percent
-    from owners
+    from book_owners as owners
     inner join promotions on promotions.channel = owners.channel
-    where owners.owner_type in ('customer', 'channel')
+    where owners.owner_type in ('customer_group', 'channel')
 
 ),
 
@@ -337,20 +354,64 @@ list_price_candidates as (
         'infinity'::timestamptz as valid_to,
         list_prices.price,
         null::numeric as discount_percent
-    from owners
+    from book_owners as owners
     inner join list_prices on list_prices.currency = owners.currency
 
 ),
 
-candidates as (
+book_candidates as (
 
-    select * from contract_candidates
-    union all
     select * from price_list_candidates
     union all
     select * from promotion_candidates
     union all
     select * from list_price_candidates
+
+),
+
+-- a customer's own book: only the SKUs (in its currency) it has contract
+-- prices on, where its contracts compete with its group's rules for the SKU
+customer_skus as (
+
+    select distinct owner_key, sku, currency
+    from contract_candidates
+
+),
+
+customer_candidates as (
+
+    select * from contract_candidates
+
+    union all
+
+    select
+        'customer' as owner_type,
+        customer_skus.owner_key,
+        book_candidates.sku,
+        book_candidates.currency,
+        book_candidates.rule_rank,
+        book_candidates.rule_reference,
+        book_candidates.rule_source,
+        book_candidates.min_quantity,
+        book_candidates.valid_from,
+        book_candidates.valid_to,
+        book_candidates.price,
+        book_candidates.discount_percent
+    from customer_skus
+    inner join customer_groups on customer_groups.customer_key = customer_skus.owner_key
+    inner join book_candidates
+        on book_candidates.owner_type = 'customer_group'
+        and book_candidates.owner_key = customer_groups.price_group
+        and book_candidates.sku = customer_skus.sku
+        and book_candidates.currency = customer_skus.currency
+
+),
+
+candidates as (
+
+    select * from book_candidates
+    union all
+    select * from customer_candidates
 
 ),
 
