@@ -44,6 +44,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from sqlalchemy.engine import make_url
 
 from dagster_project.publish import diff
@@ -334,6 +335,7 @@ def publish_narrow(
     trigger: str = "manual",
     deliver_now: bool = True,
     defs_dir: Path | None = None,
+    before: dict[str, float] | None = None,
     log: Callable[[str], None] = print,
 ) -> NarrowResult:
     """Rebuild, gate, diff and enqueue the target's rows for ``changed`` keys (and those that
@@ -342,6 +344,7 @@ def publish_narrow(
     assert narrow is not None
     started = time.perf_counter()
     result = NarrowResult(cfg.target, len(set(changed)), 0)
+    result.seconds.update(before or {})  # what the caller did first (the worker's re-read)
     changed = sorted(set(changed))
     publish_model = program.publish_model
     column = program.column
@@ -456,7 +459,7 @@ def publish_narrow(
         conn.execute(
             """update ops.narrow_runs
                   set finished_at = now(), scope_skus = %s, rows_written = %s, passed = %s,
-                      summary = %s, messages = %s, delivered = %s, seconds = %s
+                      summary = %s, messages = %s, delivered = %s, seconds = %s, steps = %s
                 where id = %s""",
             (
                 result.scope,
@@ -466,6 +469,7 @@ def publish_narrow(
                 result.messages,
                 result.delivery.delivered if result.delivery else 0,
                 round(time.perf_counter() - started, 4),
+                Jsonb({k: round(v, 4) for k, v in result.seconds.items()}),
                 run_id,
             ),
         )

@@ -170,9 +170,11 @@ class NarrowWorker:
                 return result
             changed: dict[str, set[str]] = defaultdict(set)
             triggers: dict[str, list[str]] = defaultdict(list)
+            reread: dict[str, float] = defaultdict(float)
             for (system, stream_name), values in sorted(batch.keys.items()):
                 config, streams = self.systems[system]
                 stream = next(s for s in streams if s.name == stream_name)
+                started = time.perf_counter()
                 try:
                     refreshed = self._refresh(conn, config, stream, sorted(values))
                 except Exception as exc:  # the full sync will load it; say what failed
@@ -186,6 +188,7 @@ class NarrowWorker:
                     assert cfg.narrow is not None
                     if any(fnmatch(f"{system}/{stream_name}", p) for p in cfg.narrow.streams):
                         changed[name] |= values
+                        reread[name] += time.perf_counter() - started
                         triggers[name] += [
                             f"webhook:{system}:{e}" for e in batch.events[(system, stream_name)]
                         ]
@@ -198,6 +201,7 @@ class NarrowWorker:
                         sorted(values),
                         trigger=", ".join(triggers[name][:20]),
                         defs_dir=self.defs_dir,
+                        before={"reread": reread[name]},
                         log=self.say,
                     )
                 except Exception as exc:

@@ -28,6 +28,7 @@ create table ops.narrow_runs (
     messages       integer,                -- enqueued into ops.outbox
     delivered      integer,
     seconds        numeric,
+    steps          jsonb,                  -- seconds by step: lock, rebuild, gate, enqueue, deliver
     error          text
 );
 create index narrow_runs_recent on ops.narrow_runs (target, started_at desc);
