@@ -148,6 +148,7 @@ def _measure(
     verdicts = {}
     diffs = {}
     server = _Tree([pg_pid] if pg_pid else [])
+    load_before = os.getloadavg()[:2]  # the machine may be shared: say how busy it was
     with PeakMemory([pg_pid] if pg_pid else []) as peak, server, Stopwatch() as total:
         ctx.step(f"rebuild: dbt build of {world.project_dir} (models, seed, data and unit tests)")
         with Stopwatch() as dbt_time:
@@ -255,6 +256,9 @@ def _measure(
     for name, verdict in verdicts.items():
         if not verdict.passed:
             m.notes.append(f"gate {name} held: {verdict.summary}")
+    load_after = os.getloadavg()[:2]
     m.notes.append(
-        f"{os.cpu_count()} CPUs shared with other work while measured: figures are noisy"
+        f"machine load (1-/5-minute load average on {os.cpu_count()} CPUs) before → after: "
+        f"{load_before[0]:.1f}/{load_before[1]:.1f} → {load_after[0]:.1f}/{load_after[1]:.1f}; "
+        "above the CPU count, other work shared the machine and the seconds are noisy"
     )
