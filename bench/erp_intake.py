@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -49,7 +49,7 @@ from typing import Any
 
 import psycopg
 
-from bench.context import BenchContext
+from bench.context import BenchContext, environment
 from bench.memory import Stopwatch, postmaster_pid, tree
 from bench.report import Measurement
 from dagster_project.connectors.tryton import (
@@ -100,25 +100,6 @@ def world_knobs(orders: int) -> WorldKnobs:
     """Orders a day and days so the storefronts take about ``orders`` orders after the epoch."""
     days = max(1, min(MAX_DAYS, math.ceil(orders / ORDERS_PER_DAY)))
     return WorldKnobs(orders_per_day=max(1, math.ceil(orders / days)), days=days)
-
-
-@contextmanager
-def environment(values: Mapping[str, str | None]) -> Iterator[None]:
-    """``os.environ`` with ``values`` set (None: unset) inside the block, restored after."""
-    saved = {k: os.environ.get(k) for k in values}
-    for key, value in values.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @dataclass(frozen=True)

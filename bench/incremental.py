@@ -33,8 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bench.context import BenchContext
-from bench.erp_intake import environment
+from bench.context import BenchContext, environment
 from bench.memory import Stopwatch
 from bench.rebuild import record_publish_tests
 from bench.report import Measurement

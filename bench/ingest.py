@@ -42,7 +42,7 @@ import psycopg
 from psycopg import sql
 
 from bench import dlt_env
-from bench.context import BenchContext, Ticker
+from bench.context import BenchContext, Ticker, environment
 from bench.memory import postmaster_pid, tree
 from bench.report import Measurement
 from dagster_project.connectors.base import Page, StreamConfig
@@ -200,20 +200,6 @@ def _count(shop: Storefront) -> int:
 
 
 # ------------------------------------------------------------------ ours
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def land_item_master(hub_url: str) -> int:
     """The ERP item master into ``raw.tryton__items``, through the product's own landing.
 
@@ -266,7 +252,7 @@ def run_ours(ctx: BenchContext, shop: Storefront, hub_url: str) -> OursResult:
     stream = next(s for s in streams if s.name == STREAM)
     assert config.url_env, f"{SYSTEM} declares no url_env"
     env = {config.url_env: shop.url, config.credentials["token"]: shop.token}
-    with _environment(env), psycopg.connect(hub_url) as conn:
+    with environment(env), psycopg.connect(hub_url) as conn:
         server_before, started_cpu = server_cpu(ctx), time.process_time()
         started = time.perf_counter()
         with open_reader(config, stream) as reader:

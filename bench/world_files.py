@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
+from bench.context import environment
 from bench.world_plan import DROP_SHIP_SUPPLIERS, Plan
 from dagster_project.connectors.base import StreamConfig
 from dagster_project.ingest.files import sync_folder
@@ -52,20 +52,6 @@ def _csv(header: tuple[str, ...], rows) -> bytes:
     return buf.getvalue().encode()
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _land(
     conn: psycopg.Connection,
     config: SystemConfig,
@@ -85,7 +71,7 @@ def _land(
     env = {config.folder_env or "": str(drop)}
     if config.settings.get("outbox_env"):
         env[config.settings["outbox_env"]] = str(outbox)
-    with _environment(env):
+    with environment(env):
         result = sync_folder(conn, config, streams, progress)
     if result.files_quarantined:
         raise RuntimeError(
