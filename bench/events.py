@@ -37,9 +37,9 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from bench.context import BenchContext
-from bench.erp_intake import environment, world_knobs
-from bench.memory import Stopwatch
+from bench.context import BenchContext, environment
+from bench.erp_intake import world_knobs
+from bench.memory import Stopwatch, tree
 from bench.report import Measurement
 from bench.sandbox_world import run_assets, sandbox_world
 from dagster_project.hub import settings
@@ -137,6 +137,9 @@ def services(ctx: BenchContext, env: dict[str, str], webhook_port: int) -> Itera
             )
         yield started
     finally:
+        # the daemon's code server runs in a session of its own and outlives SIGTERM: every
+        # descendant seen now is stopped too, so no process of the bench is left behind
+        descendants = tree(s.process.pid for s in started) - {s.process.pid for s in started}
         for service in started:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(service.process.pid, signal.SIGTERM)
@@ -147,6 +150,30 @@ def services(ctx: BenchContext, env: dict[str, str], webhook_port: int) -> Itera
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(service.process.pid, signal.SIGKILL)
                 service.process.wait(5)
+        _stop(descendants)
+
+
+def _stop(pids: set[int], grace: float = 5.0) -> None:
+    """SIGTERM ``pids`` still alive, then SIGKILL those alive after ``grace`` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = [pid for pid in pids if _alive(pid)]
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.1)
+            alive = [pid for pid in alive if _alive(pid)]
+        if not alive:
+            return
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie counts as gone)."""
+    try:
+        return not Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
 
 
 def _wait(what: str, check, timeout: float, started: list[Service]) -> None:

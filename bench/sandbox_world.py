@@ -15,7 +15,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.context import BenchContext
+from bench.context import BenchContext, environment
 from bench.erp_intake import (
     QUIET,
     SEED,
@@ -23,7 +23,6 @@ from bench.erp_intake import (
     BenchErp,
     WorldKnobs,
     bench_erp,
-    environment,
     seed_erp,
 )
 from bench.memory import Stopwatch
