@@ -89,8 +89,9 @@ class BenchContext:
         return self.cluster
 
     @contextmanager
-    def fresh_hub(self, label: str, keep: bool = False) -> Iterator[str]:
-        """A fresh, migrated hub database for one measurement (dropped afterwards)."""
+    def fresh_database(self, label: str, keep: bool = False) -> Iterator[str]:
+        """A fresh, empty database on the bench cluster, owned by the hub's owner role; its URL.
+        Dropped afterwards unless ``keep``."""
         pg = self.pg()
         name = f"bench_{label}_{uuid.uuid4().hex[:6]}"
         with psycopg.connect(pg.admin_url, autocommit=True) as conn:
@@ -99,10 +100,8 @@ class BenchContext:
                     sql.Identifier(name), sql.Identifier(settings.OWNER_ROLE)
                 )
             )
-        url = settings.with_database(pg.hub_url, name)
-        apply_migrations(url)
         try:
-            yield url
+            yield settings.with_database(pg.hub_url, name)
         finally:
             if not keep:
                 with psycopg.connect(pg.admin_url, autocommit=True) as conn:
@@ -111,6 +110,13 @@ class BenchContext:
                             sql.Identifier(name)
                         )
                     )
+
+    @contextmanager
+    def fresh_hub(self, label: str, keep: bool = False) -> Iterator[str]:
+        """A fresh, migrated hub database for one measurement (dropped afterwards)."""
+        with self.fresh_database(label, keep) as url:
+            apply_migrations(url)
+            yield url
 
     def close(self) -> None:
         self.resources.close()

@@ -28,14 +28,12 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psycopg
-from psycopg import sql
 
 from bench.context import BenchContext, environment
 from bench.erp_intake import world_knobs
@@ -63,27 +61,6 @@ def _percentile(values: list[float], share: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
     return ordered[index]
-
-
-@contextlib.contextmanager
-def dagster_database(ctx: BenchContext) -> Iterator[str]:
-    """A fresh Dagster storage database on the bench cluster (sensor cursors of an earlier run
-    must not point into this run's hub); dropped afterwards."""
-    pg = ctx.pg()
-    name = f"bench_dagster_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(pg.admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("create database {} owner {}").format(
-                sql.Identifier(name), sql.Identifier(settings.OWNER_ROLE)
-            )
-        )
-    try:
-        yield settings.with_database(pg.hub_url, name)
-    finally:
-        with psycopg.connect(pg.admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
 
 
 @dataclass
@@ -254,7 +231,7 @@ def run(ctx: BenchContext) -> Measurement:
     with contextlib.ExitStack() as stack:
         world = sandbox_world(ctx, world_knobs(ctx.scale.erp_orders))
         hub, sb = world.hub, world.sandbox
-        dagster_url = stack.enter_context(dagster_database(ctx))
+        dagster_url = stack.enter_context(ctx.fresh_database("dagster"))
         env = {
             **os.environ,
             **world.env(),

@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,7 +45,6 @@ from bench.context import BenchContext, Ticker, environment
 from bench.memory import postmaster_pid, tree
 from bench.report import Measurement
 from dagster_project.connectors.base import Page, StreamConfig
-from dagster_project.hub import settings
 from dagster_project.ingest.readers import open_reader
 from dagster_project.ingest.registry import declared_systems
 from dagster_project.ingest.sync import SyncResult, sync_stream
@@ -276,31 +274,11 @@ def run_ours(ctx: BenchContext, shop: Storefront, hub_url: str) -> OursResult:
 
 
 # ------------------------------------------------------------------ dlt
-@contextmanager
-def _dlt_database(ctx: BenchContext) -> Iterator[str]:
-    """A plain database for dlt in the bench's cluster (dropped afterwards)."""
-    pg = ctx.pg()
-    name = f"bench_dlt_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(pg.admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("create database {} owner {}").format(
-                sql.Identifier(name), sql.Identifier(settings.OWNER_ROLE)
-            )
-        )
-    try:
-        yield settings.with_database(pg.hub_url, name)
-    finally:
-        with psycopg.connect(pg.admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
-
-
 def run_dlt(ctx: BenchContext, shop: Storefront, python: Path, page_size: int) -> DltResult:
     dataset = f"{SYSTEM}_dlt"
     work = ctx.state_dir / "ingest" / f"dlt-{shop.orders}"
     work.mkdir(parents=True, exist_ok=True)
-    with _dlt_database(ctx) as url:
+    with ctx.fresh_database("dlt") as url:
         env = {
             **os.environ,
             "DISTROHUB_BENCH_SHOPIFY_TOKEN": shop.token,

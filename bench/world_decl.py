@@ -84,39 +84,47 @@ def _system_block(docs: list[dict], system: str) -> dict:
     raise LookupError(f"no block for system {system!r}")
 
 
-def _wms_block(template: dict, number: int, zone: str) -> dict:
+def _renamed_block(
+    template: dict, system: str, webhook_path: str, description: str, env: str
+) -> dict:
+    """A copy of ``template`` renamed to ``system``: its webhook path, pool and the environment
+    variables of its URL and credentials (``<env>_URL``, ``_TOKEN``, ``_WEBHOOK_SECRET``)."""
     block = copy.deepcopy(template)
-    attrs = block["attributes"]
-    code = f"DC-{number:02d}"
-    system = f"wms_dc_{number:02d}"
-    env = f"DISTROHUB_WMS_DC_{number:02d}"
-    attrs.update(
+    block["attributes"].update(
         system=system,
-        webhook_path=f"wms/dc-{number:02d}",
-        description=f"The WMS of {code} (bench scale world).",
+        webhook_path=webhook_path,
+        description=description,
         url_env=f"{env}_URL",
         credentials={"token": f"{env}_TOKEN", "webhook_secret": f"{env}_WEBHOOK_SECRET"},
         pool=system,
     )
+    return block
+
+
+def _wms_block(template: dict, number: int, zone: str) -> dict:
+    code = f"DC-{number:02d}"
+    block = _renamed_block(
+        template,
+        f"wms_dc_{number:02d}",
+        f"wms/dc-{number:02d}",
+        f"The WMS of {code} (bench scale world).",
+        f"DISTROHUB_WMS_DC_{number:02d}",
+    )
+    attrs = block["attributes"]
     attrs["settings"] = {**attrs["settings"], "location": code, "shipping_zone": zone}
     return block
 
 
 def _store_block(template: dict, number: int) -> dict:
-    block = copy.deepcopy(template)
-    attrs = block["attributes"]
     code = f"CH{number:02d}"
-    system = f"shopify_{code.lower()}"
-    env = f"DISTROHUB_SHOPIFY_{code}"
-    attrs.update(
-        system=system,
-        webhook_path=f"shopify/{code.lower()}",
-        description=f"Storefront {code} (bench scale world).",
-        url_env=f"{env}_URL",
-        credentials={"token": f"{env}_TOKEN", "webhook_secret": f"{env}_WEBHOOK_SECRET"},
-        pool=system,
+    block = _renamed_block(
+        template,
+        f"shopify_{code.lower()}",
+        f"shopify/{code.lower()}",
+        f"Storefront {code} (bench scale world).",
+        f"DISTROHUB_SHOPIFY_{code}",
     )
-    attrs["settings"] = copy.deepcopy(attrs["settings"])
+    attrs = block["attributes"]
     attrs["settings"]["channel"]["code"] = code
     attrs["settings"]["channel"]["allocation"]["priority"] = number
     return block
