@@ -10,7 +10,7 @@ SCENARIO ?= clean
 # the benchmarks' options, e.g. BENCH="--scale smoke" or BENCH="--only rebuild --skus 20000"
 BENCH ?=
 
-.PHONY: install demo test ui stop lint clean webhooks worker docs bench
+.PHONY: install demo test test-fast ui stop lint clean webhooks worker docs bench
 
 install:
 	@./scripts/setup.sh
@@ -21,6 +21,10 @@ demo: install   ## start the hub, the sandbox systems and the ERP; run the pipel
 test:           ## the whole test suite on a throwaway PostgreSQL cluster (and a headless Chromium)
 	@./scripts/setup.sh --test
 	@$(BIN)/pytest
+
+test-fast:      ## the suite without the end-to-end tests (demo twice, browser, bench smoke run)
+	@./scripts/setup.sh
+	@$(BIN)/pytest -m "not e2e"
 
 ui: install     ## the Dagster UI on http://127.0.0.1:3000
 	@$(BIN)/distrohub ui

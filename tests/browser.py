@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 
 from dagster_project.hub.settings import REPO_ROOT
+from tests.waiting import wait_until
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -95,23 +95,20 @@ class Browser:
         self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})
 
     def wait_for(self, what: str, condition: Callable[[], T | None], timeout: float = 60) -> T:
-        """Poll ``condition`` until it returns something truthy; fail naming ``what``."""
-        deadline = time.monotonic() + timeout
-        last_error: Exception | None = None
-        while True:
-            try:
-                value = condition()
-                if value:
-                    return value
-            except Exception as exc:  # a stale or not-yet-rendered element: poll again
-                last_error = exc
-            if time.monotonic() > deadline:
-                detail = f" (last error: {last_error!r})" if last_error else ""
-                raise AssertionError(
-                    f"the UI did not show {what} within {timeout:.0f} s at "
-                    f"{self.driver.current_url}{detail}"
-                )
-            time.sleep(0.25)
+        """Poll ``condition`` until it returns something truthy; fail naming ``what``.
+
+        A stale or not-yet-rendered element (any WebDriver error) counts as "not yet".
+        """
+        from selenium.common.exceptions import WebDriverException
+
+        return wait_until(
+            f"the UI to show {what}",
+            condition,
+            timeout=timeout,
+            interval=0.25,
+            ignore=(WebDriverException,),
+            context=lambda: f"page: {self.driver.current_url}",
+        )
 
     def script(self, source: str, *args: object) -> object:
         return self.driver.execute_script(source, *args)

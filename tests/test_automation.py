@@ -5,7 +5,7 @@ Fast: the definitions and an ephemeral or throwaway SQLite instance, no sandbox 
 
 import io
 import json
-import time
+import threading
 
 import dagster as dg
 import pytest
@@ -288,9 +288,14 @@ def test_a_selection_that_does_not_parse_fails_with_the_entry() -> None:
 
 
 # ------------------------------------------------------------------ demo progress
+# slow_source runs until the test has seen it running in the progress (or a generous bound
+# passes, and the test then fails saying it never saw it): no race with the poll interval.
+SEEN_RUNNING = threading.Event()
+
+
 @dg.asset
 def slow_source() -> None:
-    time.sleep(1.0)
+    SEEN_RUNNING.wait(timeout=120)
 
 
 @dg.asset(deps=[slow_source])
@@ -326,7 +331,11 @@ def test_materialize_all_reports_progress_while_it_runs(small_project) -> None:
     seen: list[tuple[int, int, tuple[str, ...], bool]] = []
     snapshots: list[demo.RunProgress] = []
 
+    SEEN_RUNNING.clear()
+
     def on_progress(progress: demo.RunProgress) -> None:
+        if "slow_source" in progress.running:
+            SEEN_RUNNING.set()
         snapshots.append(progress)
         seen.append(
             (

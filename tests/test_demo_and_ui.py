@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,10 @@ from psycopg import sql
 from dagster_project.erp.server import ENV_ROLE_PASSWORD
 from dagster_project.hub.settings import OWNER_ROLE, REPO_ROOT, read_env_file, with_database
 from tests.browser import chromium
+from tests.servers import free_port
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
 
 
 def clean_env(state: Path) -> dict[str, str]:
@@ -109,12 +112,6 @@ def test_demo_runs_twice(demo_state: Path) -> None:
     assert second.returncode == 0, second.stdout + second.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _graphql(port: int, query: str) -> dict:
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
@@ -132,7 +129,7 @@ def ui_port(demo_state: Path) -> Iterator[int]:
     if not (demo_state / "sandbox" / "systems.env").exists():
         first = run_demo(demo_state)
         assert first.returncode == 0, first.stdout + first.stderr
-    port = _free_port()
+    port = free_port()
     env = clean_env(demo_state)
     env["DISTROHUB_UI_PORT"] = str(port)
     # a file, not a pipe: nobody drains a pipe while the browser test runs, and a full
@@ -147,16 +144,20 @@ def ui_port(demo_state: Path) -> Iterator[int]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+    def answers() -> bool:
+        assert proc.poll() is None, log_path.read_text(errors="replace")[-2000:]
+        return bool(_graphql(port, "{ version }"))
+
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                _graphql(port, "{ version }")
-                break
-            except OSError:
-                assert proc.poll() is None, log_path.read_text(errors="replace")[-2000:]
-                assert time.monotonic() < deadline, "the UI did not answer within 90 s"
-                time.sleep(0.5)
+        wait_until(
+            f"`distrohub ui` to answer GraphQL on port {port}",
+            answers,
+            timeout=180,
+            interval=0.5,
+            ignore=(OSError,),
+            context=lambda: log_path.read_text(errors="replace")[-2000:],
+        )
         yield port
     finally:
         os.killpg(proc.pid, 2)
@@ -184,21 +185,23 @@ UI_PREFERENCES = (
     "localStorage.setItem('communityNux', JSON.stringify('1'));"
     "localStorage.setItem('dagster-nav-collapsed', 'true');"
 )
-# What the UI draws, read from the DOM: asset nodes are foreignObjects holding an
-# AssetNode_assetName label, edges are the paths with an arrow (marker-end) in the same SVG.
+# What the UI draws, read from the DOM by structure and text only (no CSS-module class
+# names, which change with every Dagster build): the graph is the SVG inside the UI's
+# data-testid="svg-viewport-container"; each box is an SVG foreignObject, read as the lines
+# of its text (an asset node's first line is its name); edges are the paths with an arrow
+# (marker-end) in the same SVG.
 RENDERED_GRAPH_JS = """
-const graph = Array.from(document.querySelectorAll('svg')).find(
-  (svg) => svg.querySelector('[class*="AssetNode_assetName"]'));
+const container = document.querySelector('[data-testid="svg-viewport-container"]');
+const graph = container && container.querySelector('svg');
 if (!graph) return null;
 const view = {w: window.innerWidth, h: window.innerHeight};
 const nodes = Array.from(graph.querySelectorAll('foreignObject')).flatMap((fo) => {
-  const label = fo.querySelector('[class*="AssetNode_assetName"]');
-  if (!label) return [];
-  const r = label.getBoundingClientRect();
-  return [{label: label.textContent.trim(),
+  const lines = fo.innerText.split('\\n').map((l) => l.trim()).filter((l) => l);
+  if (!lines.length) return [];
+  const r = fo.getBoundingClientRect();
+  return [{lines,
            x: +fo.getAttribute('x'), y: +fo.getAttribute('y'),
            w: +fo.getAttribute('width'), h: +fo.getAttribute('height'),
-           left: Math.round(r.left), top: Math.round(r.top),
            visible: r.width > 0 && r.height > 0 && r.right > 0 && r.bottom > 0
                     && r.left < view.w && r.top < view.h}];
 });
@@ -308,10 +311,12 @@ def test_ui_draws_the_lineage_and_the_gate(ui_port: int) -> None:
             rendered = browser.wait_for("the lineage graph at rest", at_rest, timeout=30)
             boxes: dict[str, dict] = {}
             for key, name in names.items():
-                matches = [n for n in rendered["nodes"] if _shows(n["label"], name)]
+                matches = [
+                    n for n in rendered["nodes"] if any(_shows(line, name) for line in n["lines"])
+                ]
                 assert len(matches) == 1, (
-                    f"{key} should be drawn once as '{name}'; drawn labels: "
-                    f"{[n['label'] for n in rendered['nodes']]}"
+                    f"{key} should be drawn once as '{name}'; drawn boxes: "
+                    f"{[n['lines'][:2] for n in rendered['nodes']]}"
                 )
                 assert matches[0]["visible"], f"{key} is drawn outside the window"
                 boxes[key] = matches[0]
@@ -323,60 +328,115 @@ def test_ui_draws_the_lineage_and_the_gate(ui_port: int) -> None:
                 ), f"no edge drawn from {up} to {down}; edges: {rendered['edges']}"
             browser.screenshot("lineage")
 
-        check = _gate_verdict(ui_port, LINEAGE_TO)
+        # `distrohub ui` runs the daemon, whose schedules and sensors may evaluate the gate
+        # again at any time: wait until GraphQL reports a finished evaluation, then until the
+        # page shows that same verdict (GraphQL asked again on every poll).
+        wait_until(
+            f"a finished evaluation of the gate on {LINEAGE_TO} (GraphQL)",
+            lambda: _gate_verdict(ui_port, LINEAGE_TO),
+            timeout=600,
+            interval=1,
+        )
+        check_page = f"{base}/assets/{LINEAGE_TO}?view=checks"
         with browser.evidence("gate-check"):
-            browser.open(f"{base}/assets/{LINEAGE_TO}?view=checks")
-            browser.wait_for(
-                "the gate entry in the checks list",
-                lambda: _click_check(browser, "gate"),
+            gate_page = GatePage(browser, check_page)
+            wait_until(
+                "the gate's verdict, summary and metadata as GraphQL reports its latest "
+                "finished evaluation",
+                lambda: gate_page.agrees_with(_gate_verdict(ui_port, LINEAGE_TO)),
+                timeout=600,
+                interval=0.5,
+                context=lambda: f"the page at {browser.driver.current_url}: {gate_page.mismatch}",
             )
-            shown = browser.wait_for(
-                "the gate's latest evaluation result",
-                lambda: browser.script(
-                    "const h = Array.from(document.querySelectorAll('span')).find("
-                    "  (s) => s.textContent.trim() === 'Evaluation result');"
-                    "return h && h.nextElementSibling && h.nextElementSibling.innerText.trim();"
-                ),
-            )
-            want = {"SUCCEEDED": "Passed", "FAILED": "Failed"}[check["status"]]
-            assert shown == want, f"the UI shows the gate as {shown!r}, its verdict is {want}"
-            page = browser.script("return document.body.innerText")
-            assert check["evaluation"]["description"] in page, (
-                f"the gate's summary {check['evaluation']['description']!r} is not shown"
-            )
-            for entry in check["evaluation"]["metadataEntries"]:
-                assert entry["label"] in page, f"the gate's {entry['label']} is not shown"
             browser.screenshot("gate-check")
 
 
-def _gate_verdict(port: int, key: str) -> dict:
-    """The latest execution of the blocking gate check on ``key`` (GraphQL)."""
+# How the UI words a finished check evaluation (its status in GraphQL)
+VERDICTS = {"SUCCEEDED": "Passed", "FAILED": "Failed"}
+
+
+def _gate_verdict(port: int, key: str) -> dict | None:
+    """The latest execution of the blocking gate check on ``key`` (GraphQL), or None while
+    it is still being evaluated (or was not evaluated: a run that skipped it)."""
     path = json.dumps(key.split("/"))
     data = _graphql(
         port,
         f"{{ assetNodeOrError(assetKey: {{path: {path}}}) {{ ... on AssetNode {{"
-        " assetChecksOrError { ... on AssetChecks { checks { name blocking"
-        " executionForLatestMaterialization { status evaluation { success description"
-        " metadataEntries { label } } } } } } } } }",
+        " assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }"
+        f' assetCheckExecutions(assetKey: {{path: {path}}}, checkName: "gate", limit: 1)'
+        " { runId status evaluation { success description metadataEntries { label } } } }",
     )
     checks = data["data"]["assetNodeOrError"]["assetChecksOrError"]["checks"]
     gate = next((c for c in checks if c["name"] == "gate"), None)
     assert gate is not None and gate["blocking"], f"{key} has no blocking gate check: {checks}"
-    execution = gate["executionForLatestMaterialization"]
-    assert execution and execution["evaluation"], (
-        f"the demo left no evaluated gate on {key}: {execution}"
-    )
-    return execution
+    executions = data["data"]["assetCheckExecutions"]
+    assert executions, f"the demo left no evaluation of the gate on {key}"
+    latest = executions[0]
+    if latest["status"] not in VERDICTS or not latest["evaluation"]:
+        return None
+    return latest
 
 
-def _click_check(browser, name: str) -> bool:
-    """Click the check called ``name`` in the checks list; True once its detail is open."""
-    from selenium.webdriver.common.by import By
+class GatePage:
+    """The gate's detail on the asset's checks page, read by its text.
 
-    if f"checkDetail={name}" in browser.driver.current_url:
-        return True
-    for element in browser.driver.find_elements(By.XPATH, f"//span[normalize-space()='{name}']"):
-        if element.is_displayed():
-            element.click()
-            break
-    return False
+    The check is opened by clicking the entry whose text is its name; its verdict is the
+    line after "Evaluation result" in the page's text. The UI refreshes itself; a page that
+    has not caught up with a newer evaluation for 30 s is loaded again.
+    """
+
+    def __init__(self, browser, url: str, name: str = "gate") -> None:
+        self.browser, self.url, self.name = browser, url, name
+        self.loaded_at = -1e9
+        self.mismatch = "not read yet"
+
+    def _open(self) -> bool:
+        """Load the page (again, when due) and open the check; True once its detail is open."""
+        from selenium.webdriver.common.by import By
+
+        driver = self.browser.driver
+        if time.monotonic() - self.loaded_at > 30:
+            self.browser.open(self.url)
+            self.loaded_at = time.monotonic()
+        if f"checkDetail={self.name}" in driver.current_url:
+            return True
+        for element in driver.find_elements(By.XPATH, f"//*[normalize-space()='{self.name}']"):
+            if element.is_displayed():
+                element.click()
+                break
+        return False
+
+    def agrees_with(self, check: dict | None) -> bool:
+        """True when the page shows ``check``'s verdict, its summary and every metadata
+        label; otherwise ``self.mismatch`` says what differs."""
+        from selenium.common.exceptions import WebDriverException
+
+        if check is None:
+            self.mismatch = "the gate is being evaluated again (GraphQL)"
+            return False
+        try:
+            if not self._open():
+                self.mismatch = "the check's detail is not open yet"
+                return False
+            text = self.browser.script("return document.body.innerText")
+        except WebDriverException as exc:  # not rendered yet, or re-rendered under us
+            self.mismatch = f"the page is not ready: {exc.msg}"
+            return False
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        pairs = zip(lines, lines[1:], strict=False)
+        shown = next((after for line, after in pairs if line == "Evaluation result"), None)
+        want = VERDICTS[check["status"]]
+        missing = [
+            entry["label"]
+            for entry in check["evaluation"]["metadataEntries"]
+            if entry["label"] not in text
+        ]
+        if shown != want:
+            self.mismatch = f"it shows the verdict {shown!r}, GraphQL says {want!r}"
+        elif check["evaluation"]["description"] not in text:
+            self.mismatch = f"the summary {check['evaluation']['description']!r} is not shown"
+        elif missing:
+            self.mismatch = f"the metadata {missing} is not shown"
+        else:
+            return True
+        return False

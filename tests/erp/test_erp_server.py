@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from dagster_project.erp.server import TEMPLATE_DB, template_stamp
@@ -22,12 +20,10 @@ def test_up_built_the_template_cloned_it_and_serves_json_rpc(erp: RunningErp) ->
     print(f"\nERP up: {erp.up_seconds}")
 
 
-def test_up_twice_is_harmless_and_quick(erp: RunningErp) -> None:
-    started = time.monotonic()
+def test_up_twice_is_harmless(erp: RunningErp) -> None:
     again = erp.server.up()
     assert not again.started_now
     assert again.pid == erp.info.pid and again.port == erp.info.port
-    assert time.monotonic() - started < 5
 
 
 def test_generated_files_keep_the_password_private(erp: RunningErp) -> None:

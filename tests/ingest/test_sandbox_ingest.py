@@ -15,6 +15,7 @@ from dagster_project.definitions import defs
 from dagster_project.hub.migrate import apply_migrations
 from sandbox.testing import SandboxHandle, running_sandbox
 from tests.erp_fixtures import SEED, SKUS
+from tests.servers import free_port, serving
 
 CHANNELS = {"B2B": "shopify_b2b", "D2C": "shopify_d2c", "MARKETPLACE": "shopify_marketplace"}
 
@@ -208,18 +209,10 @@ def test_malformed_records_are_quarantined_while_the_batch_loads(
 
 
 def test_sandbox_webhooks_reach_raw_once(definitions, hub, erp, seed_report) -> None:
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
     from dagster_project.ingest.registry import declared_systems
     from dagster_project.webhooks.app import create_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     base = f"http://127.0.0.1:{port}/webhooks"
     with (
         running_sandbox(
@@ -230,24 +223,10 @@ def test_sandbox_webhooks_reach_raw_once(definitions, hub, erp, seed_report) -> 
         systems = {
             n: c for n, (c, _s) in declared_systems().items() if c.credentials.get("webhook_secret")
         }
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(hub, systems), host="127.0.0.1", port=port, log_level="warning"
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        try:
+        with serving(create_app(hub, systems), port=port):
             sb.control.advance(hours=6)
             assert sb.control.drain()["drained"]
             sent = sb.control.webhooks()
-        finally:
-            server.should_exit = True
-            thread.join(10)
         with psycopg.connect(hub) as conn:
             rows = conn.execute(
                 "select source, topic, count(*), count(distinct event_id) "

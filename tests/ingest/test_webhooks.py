@@ -5,16 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import dagster as dg
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
 from dagster_project.components.system import SystemComponent
 from dagster_project.connectors.base import StreamConfig
@@ -23,6 +19,7 @@ from dagster_project.hub.resource import HubDatabase
 from dagster_project.ingest.readers import SystemConfig
 from dagster_project.ingest.sync import sync_stream
 from dagster_project.webhooks.app import create_app
+from tests.servers import serving
 
 SECRET = "whsec-test-only-not-a-real-secret"
 
@@ -48,22 +45,8 @@ def server(hub: str, monkeypatch) -> Iterator[str]:
             credentials={"webhook_secret": "TEST_SHOP_WEBHOOK_SECRET"},
         )
     }
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(hub, systems), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "webhook server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(hub, systems)) as url:
+        yield url
 
 
 def post(

@@ -6,16 +6,12 @@ what the full publish sent. Each test puts back what it changes (stock, feed age
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from psycopg import sql
 
 from dagster_project.ingest.readers import open_reader
@@ -30,6 +26,8 @@ from dagster_project.quality.expectations import run_suite
 from dagster_project.webhooks.app import create_app
 from dagster_project.worker.service import NarrowWorker
 from tests.publish.conftest import tampered
+from tests.servers import serving
+from tests.waiting import wait_until
 
 CHAIN = (
     "core/inventory_position",
@@ -62,37 +60,20 @@ def _rows(hub: str, relation: str, skus: list[str]) -> list[tuple]:
 @contextmanager
 def webhook_receiver(hub: str) -> Iterator[str]:
     """The product's webhook server on a free port (the declared systems, secrets from env)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the webhook server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/webhooks"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serving(create_app(hub)) as url:
+        yield f"{url}/webhooks"
 
 
 def _wait_for_inbox(hub: str, after_id: int, topic: str, count: int = 1) -> None:
-    deadline = time.monotonic() + 20
-    while True:
+    def arrived() -> bool:
         with psycopg.connect(hub) as conn:
             n = conn.execute(
                 "select count(*) from ops.webhook_inbox where id > %s and topic = %s",
                 (after_id, topic),
             ).fetchone()[0]
-        if n >= count:
-            return
-        assert time.monotonic() < deadline, f"no {topic} webhook reached the inbox"
-        time.sleep(0.1)
+        return n >= count
+
+    wait_until(f"{count} {topic} webhook(s) in ops.webhook_inbox after id {after_id}", arrived)
 
 
 def _kit_and_component(hub: str) -> tuple[str, str]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from pathlib import Path
 
 from sandbox.testing import SandboxHandle
+from tests.waiting import wait_until
 
 
 def envelope(raw: bytes) -> dict:
@@ -196,13 +196,13 @@ def test_940_to_the_3pl_is_shipped_with_a_945(sb: SandboxHandle) -> None:
         "W76*1",
     ]
     _write(sb.dirs["3pl:outbox"], "940-hub-0001.edi", _x12("MIDWAY3PL", "OW", [order]))
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        files = sb.control.received()["3pl"]["files"]
-        if any(f["file"] == "940-hub-0001.edi" for f in files):
-            break
-        time.sleep(0.2)
-    entry = next(f for f in files if f["file"] == "940-hub-0001.edi")
+    entry = wait_until(
+        "the 3PL to pick up 940-hub-0001.edi",
+        lambda: next(
+            (f for f in sb.control.received()["3pl"]["files"] if f["file"] == "940-hub-0001.edi"),
+            None,
+        ),
+    )
     assert entry["orders"][0]["status"] == "accepted"
     sb.control.advance(hours=6)
     advices = [p.read_text() for p in files_in(sb.dirs["3pl:drop"]) if p.suffix == ".edi"]

@@ -7,11 +7,11 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 
 import httpx
 
 from sandbox.testing import WebhookRecorder, running_sandbox
+from tests.waiting import wait_until
 
 
 def test_signed_webhooks_from_every_system() -> None:
@@ -85,9 +85,8 @@ def test_nobody_listening_means_bounded_retries_then_give_up() -> None:
         dead = rec.url  # closed below: nothing listens there any more
     with running_sandbox(seed=22, skus=20, orders_per_day=24, days=0, webhook_url=dead) as sb:
         sb.control.advance(hours=1)
-        deadline = time.monotonic() + 10
-        while not sb.control.webhooks()["failed"] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        hooks = sb.control.webhooks()
-        assert hooks["failed"], "deliveries to a closed port fail"
+        hooks = wait_until(
+            "the sandbox to give up on the deliveries to a closed port",
+            lambda: (h := sb.control.webhooks())["failed"] and h,
+        )
         assert all(f["attempts"] == 4 and f["status"] is None for f in hooks["failed"])

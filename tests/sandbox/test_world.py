@@ -108,10 +108,7 @@ def test_truth_obeys_the_stock_rules() -> None:
     assert truth["shipments"], "two days of auto-released orders ship something"
 
 
-def test_a_large_world_is_generated_quickly() -> None:
-    import time
-
-    t = time.monotonic()
+def test_a_large_world_is_generated() -> None:
+    # how fast is the bench's business (bench/world.py builds 100,000 SKUs); here: it completes
     w = generate_world(seed=1, skus=20_000, orders_per_day=1000, days=1)
     assert len(w.items) == 20_000
-    assert time.monotonic() - t < 10
