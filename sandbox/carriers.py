@@ -1,8 +1,8 @@
 """Carrier tracking: a milestone plan per shipment, played out over simulated
 time, and EasyPost-style ``tracker.updated`` events.
 
-Event bodies follow EasyPost's Event object (see
-../shared/realdata/carrier/easypost): ``{"object": "Event", "description":
+Event bodies follow EasyPost's Event object (as in the real public payloads, see
+docs/connecting.md, Sandbox): ``{"object": "Event", "description":
 "tracker.updated", "result": {Tracker with tracking_details[]},
 "previous_attributes": {"status": ...}}``. They are rendered on demand from
 (tracker, step) so a large world does not keep every body in memory.

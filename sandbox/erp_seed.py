@@ -47,7 +47,7 @@ open purchase orders          ``purchase.purchase`` quoted and confirmed, ``refe
 
 Every step searches before it creates (by code, name or reference), so
 seeding twice adds nothing. Records are created many per call (see the costs
-in TRYTON.md). Nothing here imports the product (``dagster_project``): this
+in docs/architecture.md, Tryton). Nothing here imports the product (``dagster_project``): this
 module speaks JSON-RPC through its own few lines of httpx.
 
 Run::

@@ -1,7 +1,7 @@
 """Shopify Admin REST resources as JSON-ready dicts (API version 2025-07).
 
-Written from Shopify's documentation and the real payloads in
-../shared/realdata/shopify, independently of the product's Shopify code.
+Written from Shopify's documentation and real public payloads (see docs/connecting.md,
+Sandbox), independently of the product's Shopify code.
 Conventions of the real API kept here: ids are int64 (above 2**53), money is
 a string with two decimals plus ``*_set`` objects with shop and presentment
 money, timestamps carry the shop's UTC offset, ``admin_graphql_api_id`` is

@@ -1,7 +1,8 @@
 """ANSI X12 interchanges: writing envelopes in a partner's dialect, and
 splitting received files back into segments.
 
-Written independently of the product's X12 codec (DESIGN.md, principle 5).
+Written independently of the product's X12 codec, so a bug in the product's reader
+cannot cancel out in tests (docs/architecture.md, Principles).
 
 Writing: `build_interchange` wraps transaction sets (segment lists without
 ST/SE) in ST/SE, GS/GE and ISA/IEA with correct counts and control numbers:

@@ -1,6 +1,6 @@
 """What every connector kind hands the ingest layer: pages of records from a stream.
 
-A stream is data (STYLE.md, connectors): its path, primary key, cursor field
+A stream is data (docs/architecture.md, Conventions): its path, primary key, cursor field
 and the server-side filter that matches that field, its page size. The
 component reads it from ``defs.yaml``; a connector kind turns it into requests.
 """

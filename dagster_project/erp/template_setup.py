@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", required=True, help="the (template) database")
     args = parser.parse_args(argv)
 
-    # set_trytond must come before any trytond.modules import (TRYTON.md).
+    # set_trytond must come before any trytond.modules import, or the backend is fixed
+    # to SQLite (docs/architecture.md, Tryton).
     from proteus import config as proteus_config
 
     cfg = proteus_config.set_trytond(args.database, config_file=args.config)

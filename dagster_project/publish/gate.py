@@ -1,4 +1,6 @@
-"""The gate of a publish target, for one data version of its model (DESIGN.md principle 3).
+"""The gate of a publish target, for one data version of its model.
+
+Nothing leaves the hub ungated (docs/architecture.md, Principles).
 
 Four parts, each recorded in ``ops.gate_results`` with the data version, then the verdict:
 

@@ -1,6 +1,6 @@
 """Price lists, customer contract prices and promotions, and the price rule.
 
-The rule (DESIGN.md, "Pricing"): contract price > customer price list >
+The rule (docs/architecture.md, Pricing): contract price > customer price list >
 active promotion > list price, with validity dates and quantity breaks,
 rounded by currency. `PriceBook` evaluates it in integer cents so the
 simulation can price hundreds of thousands of lines quickly; the same rule

@@ -1,29 +1,24 @@
-"""X12 test material: where the real sample files live (../shared/realdata/x12 beside the
-repo, read in place, never copied) and a small made-up ASN to mutate."""
+"""X12 test material: the real sample files (under ``x12/`` of the real public payloads,
+tests/realdata.py; read in place, never copied) and a small made-up ASN to mutate."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-REALDATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata").resolve()
-X12_DIR = REALDATA / "x12"
+from tests.realdata import realdata
 
 
 def x12_path(relative: str) -> Path:
-    """The real file ``relative`` (e.g. ``oopfactory/846_Example1.txt``); skips when absent."""
-    path = X12_DIR / relative
-    if not path.is_file():
-        pytest.skip(f"real X12 sample {path} is absent (shared/realdata not checked out here)")
-    return path
+    """The real file ``relative`` (e.g. ``oopfactory/846_Example1.txt``); skips when absent
+    (fails under CI=true)."""
+    return realdata(f"x12/{relative}")
 
 
 def all_x12_files() -> list[str]:
-    """Every file under shared/realdata/x12, relative to it (empty when absent)."""
-    if not X12_DIR.is_dir():
-        return []
-    return sorted(str(p.relative_to(X12_DIR)) for p in X12_DIR.rglob("*") if p.is_file())
+    """Every real X12 file, relative to the ``x12`` folder; skips when absent (fails under
+    CI=true)."""
+    x12_dir = realdata("x12")
+    return sorted(str(p.relative_to(x12_dir)) for p in x12_dir.rglob("*") if p.is_file())
 
 
 #: A minimal valid 856 (9 segments from ST to SE), the base for made-up error cases.

@@ -61,3 +61,21 @@ def test_a_failing_migration_applies_nothing(scratch_db: str, tmp_path, monkeypa
     with psycopg.connect(scratch_db) as conn:
         assert conn.execute("select to_regclass('ops.schema_migrations')").fetchone() == (None,)
         assert conn.execute("select to_regclass('ops.should_not_exist')").fetchone() == (None,)
+
+
+def test_a_comment_only_edit_listed_as_former_is_accepted(scratch_db: str) -> None:
+    """A hub that applied a migration before its comments were edited keeps starting."""
+    apply_migrations(scratch_db)
+    version, former = next(iter(migrate.FORMER_CHECKSUMS.items()))
+    current = next(m for m in available() if m.version == version).checksum
+    with psycopg.connect(scratch_db) as conn:
+        conn.execute(
+            "update ops.schema_migrations set checksum = %s where version = %s",
+            (next(iter(former)), version),
+        )
+    assert apply_migrations(scratch_db) == []
+    with psycopg.connect(scratch_db) as conn:
+        recorded = conn.execute(
+            "select checksum from ops.schema_migrations where version = %s", (version,)
+        ).fetchone()
+    assert recorded == (current,)

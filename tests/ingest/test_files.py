@@ -13,8 +13,8 @@ from dagster_project.connectors.x12 import read_interchanges
 from dagster_project.hub.migrate import apply_migrations
 from dagster_project.ingest.files import sync_folder
 from dagster_project.ingest.readers import SystemConfig
+from tests.realdata import realdata
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "x12"
 REAL_FILES = {
     "846": "oopfactory/846_Example1.txt",
     "855": "node_x12/855.edi",
@@ -73,12 +73,12 @@ CONFIG = SystemConfig(
 )
 
 
-@pytest.mark.skipif(not REALDATA.exists(), reason="shared/realdata is not beside the checkout")
 def test_real_files_land_by_transaction_set_and_are_acknowledged(hub, folders) -> None:
+    x12 = realdata("x12")  # the real public X12 files (tests/realdata.py)
     drop, outbox = folders
     for code, rel in REAL_FILES.items():
-        shutil.copy(REALDATA / rel, drop / f"{code}_{Path(rel).name}")
-    (drop / "broken.edi").write_text((REALDATA / REAL_FILES["810"]).read_text()[:300])
+        shutil.copy(x12 / rel, drop / f"{code}_{Path(rel).name}")
+    (drop / "broken.edi").write_text((x12 / REAL_FILES["810"]).read_text()[:300])
     with psycopg.connect(hub) as conn:
         result = sync_folder(conn, CONFIG, STREAMS, progress=lambda _m: None)
         assert (result.files_loaded, result.files_quarantined) == (4, 1)
@@ -107,7 +107,7 @@ def test_real_files_land_by_transaction_set_and_are_acknowledged(hub, folders) -
 
     # the same files dropped again are recognised by content and only archived
     for code, rel in REAL_FILES.items():
-        shutil.copy(REALDATA / rel, drop / f"again_{code}_{Path(rel).name}")
+        shutil.copy(x12 / rel, drop / f"again_{code}_{Path(rel).name}")
     with psycopg.connect(hub) as conn:
         again = sync_folder(conn, CONFIG, STREAMS, progress=lambda _m: None)
     assert (again.files_loaded, again.files_already_loaded) == (0, 4)

@@ -6,26 +6,19 @@ ports (`sandbox.testing.running_sandbox`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sandbox.testing import SandboxHandle, running_sandbox
-
-REALDATA = Path(
-    os.environ.get("DISTROHUB_REALDATA")
-    or Path(__file__).resolve().parents[3] / "shared" / "realdata"
-)
+from tests.realdata import realdata as real_payloads
 
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    """The real payloads in ../shared/realdata (never copied into the repo)."""
-    if not REALDATA.is_dir():
-        pytest.skip(f"real payloads not found at {REALDATA}; set DISTROHUB_REALDATA")
-    return REALDATA
+    """The real public payloads (tests/realdata.py; never copied into the repo)."""
+    return real_payloads()
 
 
 @pytest.fixture(scope="session")

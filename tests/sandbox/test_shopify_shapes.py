@@ -1,5 +1,5 @@
-"""Sandbox Shopify payloads have the keys and value types of the real ones in
-../shared/realdata/shopify.
+"""Sandbox Shopify payloads have the keys and value types of the real public ones
+(``shopify/`` of the real payloads, tests/realdata.py).
 
 References per resource: the ShopifyAPI client's fixtures (older API
 versions) and, where one exists, Shopify's documented 2026-04 webhook example

@@ -1,4 +1,4 @@
--- The hub's layers (DESIGN.md, "Hub schemas"): raw landing, dbt's staging/core/marts,
+-- The hub's layers (docs/architecture.md, The hub's schemas): raw landing, dbt's staging/core/marts,
 -- the desired state per publish target, and the pipeline's own bookkeeping.
 create schema if not exists raw;
 create schema if not exists staging;

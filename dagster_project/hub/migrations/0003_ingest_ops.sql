@@ -1,4 +1,4 @@
--- Ingest bookkeeping (DESIGN.md principles 2 and 4).
+-- Ingest bookkeeping (docs/architecture.md, Principles 2 and 4).
 
 -- One cursor per system instance and stream; written in the same transaction
 -- as the rows it covers.

@@ -1,4 +1,4 @@
--- What the hub last told each target, per record (DESIGN.md principle 2): the publish step
+-- What the hub last told each target, per record (docs/architecture.md, Principles 2): the publish step
 -- diffs its publish model against this, and reconciliation compares the live target with it.
 create table ops.published_state (
     target        text not null,          -- e.g. storefront_inventory, storefront_prices

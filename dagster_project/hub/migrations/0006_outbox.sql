@@ -1,4 +1,4 @@
--- Delivery bookkeeping (DESIGN.md principles 3 and 4): the gate's verdicts, the transactional
+-- Delivery bookkeeping (docs/architecture.md, Principles 3 and 4): the gate's verdicts, the transactional
 -- outbox and the dead letters.
 
 -- Every gate evaluation of a publish model, for one data version (a hash of its rows).

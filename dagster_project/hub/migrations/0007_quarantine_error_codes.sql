@@ -1,7 +1,8 @@
--- Business error codes on quarantined input (DESIGN.md "ops": quarantined input rows and dead
--- letters carry a code a person can sort and act on). Ingest sets the code of each rejection
--- (dagster_project/ingest: Rejected.code); rows quarantined before this migration get the code
--- their reason text names, else the generic invalid_record.
+-- Business error codes on quarantined input (quarantined input rows and dead letters
+-- carry a code a person can sort and act on; docs/architecture.md, Ingest). Ingest sets
+-- the code of each rejection (dagster_project/ingest: Rejected.code); rows quarantined
+-- before this migration get the code their reason text names, else the generic
+-- invalid_record.
 alter table ops.quarantine add column error_code text not null default 'invalid_record';
 
 update ops.quarantine

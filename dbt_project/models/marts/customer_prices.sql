@@ -1,5 +1,5 @@
 {#
-  The price rule (DESIGN.md, Pricing): contract price > customer price list >
+  The price rule (docs/architecture.md, Pricing): contract price > customer price list >
   active promotion > list price, with validity windows and quantity breaks,
   rounded by currency. One row per price book x SKU x currency x validity
   window x quantity break; see customer_prices.yml. The books cost what the

@@ -1,5 +1,5 @@
 -- The availability to publish, one row per SKU × location × channel (for the SKUs the channel's
--- store lists), with every input beside the figure (DESIGN.md, "Sellable inventory"):
+-- store lists), with every input beside the figure (docs/architecture.md, Sellable inventory):
 --
 --   net available  = max(sellable on-hand − committed − safety stock, 0), in base units, where
 --                    committed = the warehouse's open allocations and picks (the 3PL's committed)
