@@ -185,18 +185,22 @@ UI_PREFERENCES = (
     "localStorage.setItem('communityNux', JSON.stringify('1'));"
     "localStorage.setItem('dagster-nav-collapsed', 'true');"
 )
-# What the UI draws, read from the DOM by structure and text only (no CSS-module class
-# names, which change with every Dagster build): the graph is the SVG inside the UI's
-# data-testid="svg-viewport-container"; each box is an SVG foreignObject, read as the lines
-# of its text (an asset node's first line is its name); edges are the paths with an arrow
-# (marker-end) in the same SVG.
+# What the UI draws, read from the DOM by SVG structure and text only (no CSS-module class
+# names, which change with every Dagster build, and no data-testid: the UI's production
+# build leaves them out): the graph is the SVG with the most foreignObjects; each box (an
+# asset or a group) is a foreignObject, read as the lines of its text; edges are the paths
+# with an arrow (marker-end) in the same SVG.
 RENDERED_GRAPH_JS = """
-const container = document.querySelector('[data-testid="svg-viewport-container"]');
-const graph = container && container.querySelector('svg');
+const graph = Array.from(document.querySelectorAll('svg')).reduce(
+  (best, svg) => (svg.querySelectorAll('foreignObject').length
+                  > (best ? best.querySelectorAll('foreignObject').length : 0) ? svg : best),
+  null);
 if (!graph) return null;
 const view = {w: window.innerWidth, h: window.innerHeight};
 const nodes = Array.from(graph.querySelectorAll('foreignObject')).flatMap((fo) => {
-  const lines = fo.innerText.split('\\n').map((l) => l.trim()).filter((l) => l);
+  // a foreignObject is SVG: its HTML children carry the text
+  const text = Array.from(fo.children).map((c) => c.innerText || '').join('\\n');
+  const lines = text.split('\\n').map((l) => l.trim()).filter((l) => l);
   if (!lines.length) return [];
   const r = fo.getBoundingClientRect();
   return [{lines,
@@ -351,8 +355,10 @@ def test_ui_draws_the_lineage_and_the_gate(ui_port: int) -> None:
             browser.screenshot("gate-check")
 
 
-# How the UI words a finished check evaluation (its status in GraphQL)
+# How the UI words a finished check evaluation (its status in GraphQL), and every status
+# word it may show for an execution
 VERDICTS = {"SUCCEEDED": "Passed", "FAILED": "Failed"}
+STATUS_WORDS = {"passed", "failed", "running", "in progress", "skipped", "execution failed"}
 
 
 def _gate_verdict(port: int, key: str) -> dict | None:
@@ -381,8 +387,8 @@ class GatePage:
     """The gate's detail on the asset's checks page, read by its text.
 
     The check is opened by clicking the entry whose text is its name; its verdict is the
-    line after "Evaluation result" in the page's text. The UI refreshes itself; a page that
-    has not caught up with a newer evaluation for 30 s is loaded again.
+    one status word in the "Latest execution" section of the page's text. The UI refreshes
+    itself; a page that has not caught up with a newer evaluation for 30 s is loaded again.
     """
 
     def __init__(self, browser, url: str, name: str = "gate") -> None:
@@ -423,8 +429,11 @@ class GatePage:
             self.mismatch = f"the page is not ready: {exc.msg}"
             return False
         lines = [line.strip() for line in text.splitlines() if line.strip()]
-        pairs = zip(lines, lines[1:], strict=False)
-        shown = next((after for line, after in pairs if line == "Evaluation result"), None)
+        # the "Latest execution" section, up to its metadata, names the verdict once
+        section = lines[lines.index("Latest execution") :] if "Latest execution" in lines else []
+        section = section[: section.index("Metadata")] if "Metadata" in section else section
+        words = [line for line in section if line.lower() in STATUS_WORDS]
+        shown = words[0] if len(words) == 1 else (words or None)
         want = VERDICTS[check["status"]]
         missing = [
             entry["label"]

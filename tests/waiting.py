@@ -49,7 +49,7 @@ def wait_until(
             if last_value is not None:
                 detail.append(f"last value: {last_value!r}")
             if last_error is not None:
-                detail.append(f"last error: {last_error!r}")
+                detail.append(f"last error: {type(last_error).__name__}: {last_error}")
             if context is not None:
                 detail.append(context())
             raise AssertionError("; ".join(detail))
