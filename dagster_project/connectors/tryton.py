@@ -44,7 +44,6 @@ import datetime as dt
 import itertools
 import json
 import logging
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -81,24 +80,6 @@ class TrytonCredentials:
     url: str
     user: str
     password: str = field(repr=False)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> TrytonCredentials:
-        """Read the three ``DISTROHUB_TRYTON_*`` variables, or say which is missing."""
-        env = os.environ if env is None else env
-        missing = [k for k in (ENV_URL, ENV_USER, ENV_PASSWORD) if not env.get(k)]
-        if missing:
-            raise TrytonConfigError(
-                f"tryton: {', '.join(missing)} not set. Fix: run `distrohub erp up` (it writes "
-                f"them to $DISTROHUB_STATE_DIR/erp/erp.env) or export them for your ERP "
-                f"({ENV_URL}=http://HOST:PORT/DATABASE/)."
-            )
-        url = env[ENV_URL]
-        return cls(
-            url=url if url.endswith("/") else url + "/",
-            user=env[ENV_USER],
-            password=env[ENV_PASSWORD],
-        )
 
     @property
     def database(self) -> str:
@@ -658,7 +639,6 @@ STREAMS: dict[str, TrytonStream] = {
 }
 
 STOCK_STREAM = "stock"
-STOCK_KEY = ("product", "warehouse")
 
 
 @dataclass(frozen=True)
@@ -767,7 +747,6 @@ class TrytonClient:
         self._session: str | None = None
         self._context: dict[str, Any] | None = None
         self._ids = itertools.count(1)
-        self._fields_cache: dict[str, dict[str, Any]] = {}
 
     def __enter__(self) -> TrytonClient:
         return self
@@ -777,10 +756,6 @@ class TrytonClient:
 
     def close(self) -> None:
         self.http.close()
-
-    @classmethod
-    def from_env(cls, **kw: Any) -> TrytonClient:
-        return cls(TrytonCredentials.from_env(), **kw)
 
     # ------------------------------------------------------------ session
     def login(self) -> dict[str, Any]:
@@ -879,11 +854,6 @@ class TrytonClient:
         return decode(payload["result"])
 
     # --------------------------------------------------------------- reads
-    def fields_get(self, model: str) -> dict[str, Any]:
-        if model not in self._fields_cache:
-            self._fields_cache[model] = self.execute(model, "fields_get", None)
-        return self._fields_cache[model]
-
     def search_read(
         self,
         model: str,
