@@ -1,27 +1,25 @@
 """``SystemComponent``: one block of YAML per system instance → its ingest assets, schedules
 and sensors.
 
-Example (``defs/systems/defs.yaml``)::
+Example (``defs/systems/storefronts/defs.yaml``)::
 
     type: dagster_project.components.system.SystemComponent
     attributes:
       system: shopify_b2b
+      webhook_path: shopify/b2b
       kind: shopify
       url_env: DISTROHUB_SHOPIFY_B2B_URL
       credentials: {token: DISTROHUB_SHOPIFY_B2B_TOKEN}
       pool: shopify_b2b
-      streams:
-        - name: orders
-          primary_key: [id]
-          cursor_field: updated_at
-          filter_param: updated_at_min
-          params: {status: any, order: updated_at asc}
-          ordered_by_cursor: true
-          schedule: "*/15 * * * *"
-          webhook_topics: [orders/create, orders/updated]
+      streams:                      # overrides of the kind's streams, by name
+        - {name: orders, schedule: "*/5 * * * *"}
+      disabled_streams: [locations]
 
-Each stream becomes the asset ``raw/<system>__<stream>`` (group ``<system>``,
-pool ``<pool>``) that lands into the table of the same name. Adding a second
+The block holds only what is the instance's own; the streams and kind-wide settings come
+from its kind's template, ``defs/kinds/shopify.yaml``, merged by
+:func:`dagster_project.ingest.declarations.resolve_block` (rules there and in
+``defs/kinds/README.md``). Each stream becomes the asset ``raw/<system>__<stream>`` (group
+``<system>``, pool ``<pool>``) that lands into the table of the same name. Adding a second
 storefront or warehouse is another block like this one: no Python.
 """
 
@@ -30,16 +28,16 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict
 
-from dagster_project.connectors.base import Kind, StreamConfig
+from dagster_project.connectors.base import StreamConfig
 from dagster_project.connectors.http import AuthenticationFailed, HttpError, HttpStatusError
 from dagster_project.hub.resource import HubDatabase
+from dagster_project.ingest.declarations import SystemDeclaration, resolve_block
 from dagster_project.ingest.files import sync_folder
-from dagster_project.ingest.readers import ConfigurationError, SystemConfig, open_reader
+from dagster_project.ingest.readers import ConfigurationError, open_reader
 from dagster_project.ingest.sync import sync_stream
 from dagster_project.ingest.validation import SchemaDrift
 from dagster_project.operations.slas import freshness_policy, sla_minutes
@@ -93,34 +91,32 @@ def cadence_name(cron: str) -> str:
     return f"cron_{slug}".strip("_")
 
 
-class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
-    """A system instance (ERP, storefront, WMS, 3PL, carrier, supplier) and its streams."""
+class _Block(BaseModel):
+    """A block as written (any fields): :func:`resolve_block` checks every one of them, with
+    the file, the system and what is allowed in its message, after merging the kind's template."""
 
-    system: str = Field(description="Instance name, e.g. shopify_b2b or wms_dc_east.")
-    kind: Kind = Field(description="Connector kind.")
-    description: str | None = None
-    url_env: str | None = Field(None, description="Variable holding the base URL.")
-    folder_env: str | None = Field(None, description="Variable holding the drop folder.")
-    credentials: dict[str, str] = Field(
-        default_factory=dict,
-        description="Credential role → the NAME of the environment variable holding it "
-        "(token, user, password, webhook_secret). Values are never written here.",
-    )
-    settings: dict[str, Any] = Field(default_factory=dict, description="Kind-specific options.")
-    webhook_path: str | None = Field(
-        None,
-        description="Where this system's webhooks arrive: POST /webhooks/<webhook_path> on "
-        "`distrohub webhooks serve` (default: the system name). Register that URL with the system.",
-    )
-    pool: str | None = Field(None, description="Dagster pool capping calls to this system.")
-    request_budget: int = Field(20_000, description="Requests one sync may make.")
-    freshness_minutes: int | None = Field(
-        None,
-        description="Freshness SLA of the system's streams in minutes (a stream's own "
-        "freshness_minutes wins; default: the kind's, operations/slas.py).",
-    )
-    automation: str = Field("running", description="Schedules and sensors: running or stopped.")
-    streams: list[StreamConfig]
+    model_config = ConfigDict(extra="allow")
+
+
+class SystemComponent(dg.Component, SystemDeclaration, dg.Resolvable):
+    """A system instance (ERP, storefront, WMS, 3PL, carrier, supplier) and its streams.
+
+    Built from YAML, its block is first merged onto its kind's template
+    (``defs/kinds/<kind>.yaml``; :mod:`dagster_project.ingest.declarations`); built in
+    Python (tests), it takes the resolved declaration as is."""
+
+    @classmethod
+    def get_model_cls(cls) -> type[BaseModel]:
+        return _Block
+
+    @classmethod
+    def load(cls, attributes: BaseModel | None, context: dg.ComponentLoadContext):
+        where = context.path / "defs.yaml" if context.path.is_dir() else context.path
+        declaration = resolve_block(
+            attributes.model_dump() if attributes is not None else {}, str(where)
+        )
+        resolved = cls.model()(**declaration.model_dump(exclude_unset=True))
+        return super().load(resolved, context)
 
     # ------------------------------------------------------------------ defs
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
@@ -129,20 +125,6 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
         else:
             assets = [self._asset(stream) for stream in self.streams]
         return dg.Definitions(assets=assets, schedules=self._schedules(), sensors=self._sensors())
-
-    @property
-    def config(self) -> SystemConfig:
-        return SystemConfig(
-            system=self.system,
-            kind=self.kind,
-            url_env=self.url_env,
-            folder_env=self.folder_env,
-            credentials=self.credentials,
-            settings=self.settings,
-            request_budget=self.request_budget,
-            webhook_path=self.webhook_path,
-            freshness_minutes=self.freshness_minutes,
-        )
 
     def sla_minutes(self, stream: StreamConfig) -> int:
         """The stream's freshness SLA (its own, else the system's, else the kind's)."""

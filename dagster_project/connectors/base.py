@@ -38,12 +38,38 @@ class KeyRefresh(BaseModel):
     )
 
 
+class ModelQuery(BaseModel):
+    """What an ERP stream reads (kind tryton): a model, its fields, the cursor and watched paths.
+
+    ``cursor_fields`` are read with each record and the record's cursor is their maximum;
+    ``watch`` are the paths whose change selects a record (they may reach through relations,
+    e.g. ``template.write_date``); an empty ``watch`` reads the whole model every time.
+    ``domain`` is a fixed filter in the ERP's own syntax."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="The ERP model, e.g. product.product.")
+    fields: list[str] = Field(description="Fields read; dotted paths reach through relations.")
+    cursor_fields: list[str] = Field(
+        default_factory=lambda: ["write_date", "create_date"],
+        description="Fields whose maximum is a record's cursor value.",
+    )
+    watch: list[str] = Field(
+        default_factory=lambda: ["write_date", "create_date"],
+        description="Paths whose change at or after the cursor selects a record.",
+    )
+    domain: list[list[Any]] = Field(
+        default_factory=list, description="A fixed filter, e.g. [[type, '=', warehouse]]."
+    )
+
+
 class StreamConfig(BaseModel):
     """One stream of one system instance, as declared in ``defs.yaml``."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="Stream name; the raw table is raw.<system>__<name>.")
+    description: str | None = Field(None, description="What the stream holds (documentation).")
     path: str | None = Field(None, description="REST path (relative to the base URL) or file glob.")
     records_key: str | None = Field(
         None, description="Key of the record list in a JSON page (default: the stream name)."
@@ -111,6 +137,11 @@ class StreamConfig(BaseModel):
         None,
         description="JSON Schema file (relative to dagster_project/ingest/schemas) every record "
         "must pass; failures are quarantined. Default: <kind>/<name>.json if it exists.",
+    )
+    query: ModelQuery | None = Field(
+        None,
+        description="What the stream reads from the ERP (kind tryton; a stream without one is "
+        "read by code, e.g. Tryton's stock per warehouse).",
     )
     drift_tolerance: float = Field(
         0.5,

@@ -14,8 +14,10 @@ Contracts
   UTC), ``date``, ``time``, ``timedelta``, ``bytes``; and encoded back the
   same way (an aware datetime is converted to UTC first). Floats (Tryton's
   ``quantity`` fields are floats) stay floats; ids are ints.
-* **Streams** (:data:`STREAMS`) are data: model, fields, key, the fields
-  whose maximum is the cursor, and the paths watched for changes. They are
+* **Streams** are data, declared in ``dagster_project/defs/kinds/tryton.yaml``
+  (each stream's ``query``: model, fields, the fields whose maximum is the
+  cursor, the paths watched for changes, a fixed domain) and handed over as a
+  :class:`TrytonStream` (:meth:`TrytonStream.from_declaration`). They are
   read by id-keyset pages; a run's new cursor is the maximum over *all* its
   pages, so commit it after the last page. Changes are found with
   ``["OR", [[f, ">=", T]], ...]`` over the watched paths, ``T`` being the
@@ -44,7 +46,6 @@ import datetime as dt
 import itertools
 import json
 import logging
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -52,6 +53,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from dagster_project.connectors.base import StreamConfig
 from dagster_project.connectors.http import (
     AuthenticationFailed,
     HttpClient,
@@ -81,24 +83,6 @@ class TrytonCredentials:
     url: str
     user: str
     password: str = field(repr=False)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> TrytonCredentials:
-        """Read the three ``DISTROHUB_TRYTON_*`` variables, or say which is missing."""
-        env = os.environ if env is None else env
-        missing = [k for k in (ENV_URL, ENV_USER, ENV_PASSWORD) if not env.get(k)]
-        if missing:
-            raise TrytonConfigError(
-                f"tryton: {', '.join(missing)} not set. Fix: run `distrohub erp up` (it writes "
-                f"them to $DISTROHUB_STATE_DIR/erp/erp.env) or export them for your ERP "
-                f"({ENV_URL}=http://HOST:PORT/DATABASE/)."
-            )
-        url = env[ENV_URL]
-        return cls(
-            url=url if url.endswith("/") else url + "/",
-            user=env[ENV_USER],
-            password=env[ENV_PASSWORD],
-        )
 
     @property
     def database(self) -> str:
@@ -343,6 +327,27 @@ class TrytonStream:
     domain: tuple[Any, ...] = ()
     description: str = ""
 
+    @classmethod
+    def from_declaration(cls, stream: StreamConfig) -> TrytonStream:
+        """The stream as declared (``query`` in defs/kinds/tryton.yaml) for reading it."""
+        if stream.query is None:
+            raise TrytonConfigError(
+                f"tryton: stream {stream.name!r} declares no query (model and fields) and is "
+                f"not one the connector reads by code ({STOCK_STREAM}); declare its query in "
+                "dagster_project/defs/kinds/tryton.yaml"
+            )
+        query = stream.query
+        return cls(
+            name=stream.name,
+            model=query.model,
+            fields=tuple(query.fields),
+            key=tuple(stream.primary_key),
+            cursor_fields=tuple(query.cursor_fields),
+            watch=tuple(query.watch),
+            domain=tuple(tuple(c) for c in query.domain),
+            description=stream.description or "",
+        )
+
     def all_fields(self) -> list[str]:
         return list(dict.fromkeys((*self.key, *self.fields, *self.cursor_fields)))
 
@@ -388,277 +393,7 @@ def _dotted(record: Mapping[str, Any], path: str) -> Any:
 
 
 _STAMPS = ("write_date", "create_date")
-STREAMS: dict[str, TrytonStream] = {
-    s.name: s
-    for s in (
-        TrytonStream(
-            "items",
-            "product.product",
-            (
-                "code",
-                "name",
-                "template",
-                "type",
-                "active",
-                "salable",
-                "purchasable",
-                "default_uom",
-                "default_uom.symbol",
-                "sale_uom",
-                "purchase_uom",
-                "list_price",
-                "list_price_used",
-                "cost_price",
-                "cost_price_method",
-                "account_category",
-                "template.name",
-            ),
-            cursor_fields=(*_STAMPS, "template.write_date", "template.create_date"),
-            watch=(
-                *_STAMPS,
-                "template.write_date",
-                "template.create_date",
-                "cost_prices.write_date",
-                "cost_prices.create_date",
-                "template.list_prices.write_date",
-                "template.list_prices.create_date",
-            ),
-            description="Items (variants) with units, list price (list_price_used) and cost price.",
-        ),
-        TrytonStream(
-            "units",
-            "product.uom",
-            (
-                "name",
-                "symbol",
-                "category",
-                "category.name",
-                "rate",
-                "factor",
-                "rounding",
-                "digits",
-                "active",
-            ),
-            description="Units of measure and their conversion factors.",
-        ),
-        TrytonStream(
-            "price_lists",
-            "product.price_list",
-            ("name", "price", "unit", "tax_included", "company", "active"),
-            description="Price lists (a customer's is party.sale_price_list).",
-        ),
-        TrytonStream(
-            "price_list_lines",
-            "product.price_list.line",
-            (
-                "price_list",
-                "sequence",
-                "product",
-                "product.code",
-                "category",
-                "quantity",
-                "formula",
-            ),
-            description="Price list lines: product or category, minimum quantity, formula.",
-        ),
-        TrytonStream(
-            "parties",
-            "party.party",
-            (
-                "code",
-                "name",
-                "active",
-                "sale_price_list",
-                "customer_payment_term",
-                "customer_payment_term.name",
-                "supplier_payment_term",
-                "addresses",
-                "categories",
-                "receivable",
-                "receivable_today",
-            ),
-            description="Customers and suppliers with payment terms and price list.",
-        ),
-        TrytonStream(
-            "party_categories",
-            "party.category",
-            ("name", "parent", "active"),
-            description="Party categories (the demo records credit limits here, see erp_seed).",
-        ),
-        TrytonStream(
-            "addresses",
-            "party.address",
-            (
-                "party",
-                "party_name",
-                "street",
-                "postal_code",
-                "city",
-                "country",
-                "country.code",
-                "subdivision",
-                "invoice",
-                "delivery",
-                "active",
-            ),
-            description="Party addresses (invoice and shipment addresses of sales orders).",
-        ),
-        TrytonStream(
-            "payment_terms",
-            "account.invoice.payment_term",
-            ("name", "description", "lines", "active"),
-            description="Payment terms (credit terms).",
-        ),
-        TrytonStream(
-            "payment_term_deltas",
-            "account.invoice.payment_term.line.delta",
-            ("line", "line.payment", "line.type", "days", "weeks", "months", "day"),
-            description="Payment term offsets: the days of 'Net 30'.",
-        ),
-        TrytonStream(
-            "warehouses",
-            "stock.location",
-            (
-                "name",
-                "code",
-                "active",
-                "address",
-                "storage_location",
-                "input_location",
-                "output_location",
-                "picking_location",
-                "lost_found_location",
-            ),
-            domain=(("type", "=", "warehouse"),),
-            description="Warehouses (stock.location of type warehouse).",
-        ),
-        TrytonStream(
-            "sales",
-            "sale.sale",
-            (
-                "number",
-                "reference",
-                "description",
-                "party",
-                "party.code",
-                "state",
-                "sale_date",
-                "currency",
-                "currency.code",
-                "warehouse",
-                "payment_term",
-                "price_list",
-                "shipment_state",
-                "invoice_state",
-                "untaxed_amount",
-                "tax_amount",
-                "total_amount",
-                "invoice_address",
-                "shipment_address",
-            ),
-            description="Sales orders with their states.",
-        ),
-        TrytonStream(
-            "sale_lines",
-            "sale.line",
-            (
-                "sale",
-                "sequence",
-                "type",
-                "product",
-                "product.code",
-                "quantity",
-                "unit",
-                "unit_price",
-                "amount",
-                "description",
-                "warehouse",
-                "actual_quantity",
-            ),
-            description="Sales order lines.",
-        ),
-        TrytonStream(
-            "purchases",
-            "purchase.purchase",
-            (
-                "number",
-                "reference",
-                "party",
-                "party.code",
-                "state",
-                "purchase_date",
-                "delivery_date",
-                "currency",
-                "warehouse",
-                "payment_term",
-                "shipment_state",
-                "invoice_state",
-                "untaxed_amount",
-                "tax_amount",
-                "total_amount",
-            ),
-            description="Purchase orders with their states.",
-        ),
-        TrytonStream(
-            "purchase_lines",
-            "purchase.line",
-            (
-                "purchase",
-                "sequence",
-                "type",
-                "product",
-                "product.code",
-                "quantity",
-                "unit",
-                "unit_price",
-                "amount",
-                "delivery_date",
-                "actual_quantity",
-            ),
-            description="Purchase order lines.",
-        ),
-        TrytonStream(
-            "invoices",
-            "account.invoice",
-            (
-                "number",
-                "reference",
-                "type",
-                "party",
-                "party.code",
-                "state",
-                "invoice_date",
-                "currency",
-                "payment_term",
-                "untaxed_amount",
-                "tax_amount",
-                "total_amount",
-                "amount_to_pay",
-                "origins",
-            ),
-            description="Customer and supplier invoices.",
-        ),
-        TrytonStream(
-            "invoice_lines",
-            "account.invoice.line",
-            (
-                "invoice",
-                "type",
-                "product",
-                "product.code",
-                "quantity",
-                "unit",
-                "unit_price",
-                "amount",
-                "origin",
-            ),
-            description="Invoice lines (origin names the sale or purchase line).",
-        ),
-    )
-}
-
 STOCK_STREAM = "stock"
-STOCK_KEY = ("product", "warehouse")
 
 
 @dataclass(frozen=True)
@@ -767,7 +502,6 @@ class TrytonClient:
         self._session: str | None = None
         self._context: dict[str, Any] | None = None
         self._ids = itertools.count(1)
-        self._fields_cache: dict[str, dict[str, Any]] = {}
 
     def __enter__(self) -> TrytonClient:
         return self
@@ -777,10 +511,6 @@ class TrytonClient:
 
     def close(self) -> None:
         self.http.close()
-
-    @classmethod
-    def from_env(cls, **kw: Any) -> TrytonClient:
-        return cls(TrytonCredentials.from_env(), **kw)
 
     # ------------------------------------------------------------ session
     def login(self) -> dict[str, Any]:
@@ -879,11 +609,6 @@ class TrytonClient:
         return decode(payload["result"])
 
     # --------------------------------------------------------------- reads
-    def fields_get(self, model: str) -> dict[str, Any]:
-        if model not in self._fields_cache:
-            self._fields_cache[model] = self.execute(model, "fields_get", None)
-        return self._fields_cache[model]
-
     def search_read(
         self,
         model: str,
@@ -933,27 +658,26 @@ class TrytonClient:
     # -------------------------------------------------------------- streams
     def read_stream(
         self,
-        name: str,
+        stream: TrytonStream | str,
         since: dt.datetime | None = None,
         *,
         lookback: dt.timedelta = DEFAULT_LOOKBACK,
         page_size: int | None = None,
     ) -> Iterator[StreamPage]:
-        """Pages of stream ``name`` changed since ``since`` (all of it when None).
+        """Pages of ``stream`` changed since ``since`` (all of it when None).
 
-        The last page's ``cursor`` is the stream's new cursor (None: nothing
-        carried a timestamp; keep the old one).
+        ``stream`` is a declared stream (:meth:`TrytonStream.from_declaration`) or the name of
+        one read by code (``stock``). The last page's ``cursor`` is the stream's new cursor
+        (None: nothing carried a timestamp; keep the old one).
         """
-        if name == STOCK_STREAM:
+        if stream == STOCK_STREAM:
             yield from self.read_stock(since, lookback=lookback, page_size=page_size)
             return
-        try:
-            stream = STREAMS[name]
-        except KeyError:
+        if not isinstance(stream, TrytonStream):
             raise TrytonConfigError(
-                f"tryton: unknown stream {name!r}; known: "
-                f"{', '.join(sorted([*STREAMS, STOCK_STREAM]))}"
-            ) from None
+                f"tryton: stream {stream!r} is not read by code (only {STOCK_STREAM} is); "
+                "pass its declaration (TrytonStream.from_declaration)"
+            )
         domain: list[Any] = [list(c) for c in stream.domain]
         if since is not None and stream.watch:
             domain.append(stream.changed_since(since - lookback))

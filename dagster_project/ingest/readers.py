@@ -112,7 +112,12 @@ def _serving(connector: Any) -> Iterator[Reader]:
 def _tryton(config: SystemConfig) -> Iterator[Reader]:
     from datetime import datetime
 
-    from dagster_project.connectors.tryton import TrytonClient, TrytonCredentials
+    from dagster_project.connectors.tryton import (
+        STOCK_STREAM,
+        TrytonClient,
+        TrytonCredentials,
+        TrytonStream,
+    )
 
     credentials = TrytonCredentials(
         url=config.env(config.url_env, "JSON-RPC URL (http://HOST:PORT/DATABASE/)").rstrip("/")
@@ -124,7 +129,10 @@ def _tryton(config: SystemConfig) -> Iterator[Reader]:
 
     def pages(stream: StreamConfig, cursor_value: Any) -> Iterator[Page]:
         since = datetime.fromisoformat(cursor_value) if cursor_value else None
-        for page in client.read_stream(stream.name, since, page_size=stream.page_size):
+        source = (
+            STOCK_STREAM if stream.name == STOCK_STREAM else TrytonStream.from_declaration(stream)
+        )
+        for page in client.read_stream(source, since, page_size=stream.page_size):
             cursor = page.cursor.isoformat() if page.cursor is not None else None
             yield Page(
                 records=page.records,

@@ -1,6 +1,7 @@
 """dbt sources generated from the declared systems, so ``defs.yaml`` stays the one declaration.
 
-:func:`write_sources` writes, from :func:`~dagster_project.ingest.registry.declared_systems`:
+:func:`write_sources` writes, from the declared systems (each block merged onto its kind's
+template, :func:`~dagster_project.ingest.declarations.system_declarations`):
 
 * ``dbt_project/models/sources/<system>.yml``: one source per system (schema
   ``raw``), one table per stream named ``<system>__<stream>``, ``_loaded_at`` as
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-from dagster_project.ingest.registry import DEFS_DIR, declared_systems
+from dagster_project.ingest.declarations import DEFS_DIR, system_declarations
 from dagster_project.operations.slas import sla_minutes
 from dagster_project.transform.policy import channel_policy, location_policy
 
@@ -90,16 +91,6 @@ def source_document(
     }
 
 
-def _descriptions(defs_dir: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for path in sorted(defs_dir.rglob("defs.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            attrs = (doc or {}).get("attributes") or {}
-            if "system" in attrs and attrs.get("description"):
-                out[attrs["system"]] = attrs["description"]
-    return out
-
-
 def _paths(project_dir: Path) -> tuple[Path, Path]:
     """The generated sources folder and systems macro of the dbt project in ``project_dir``
     (:data:`SOURCES_DIR` and :data:`SYSTEMS_MACRO` for the repository's own)."""
@@ -115,15 +106,15 @@ def generated_files(
     """Every generated file → its content (nothing written); ``project_dir`` is the dbt project
     they belong to (a copy of ``dbt_project/`` for another set of declarations, e.g. the bench)."""
     sources_dir, systems_macro = _paths(project_dir)
-    systems = declared_systems(defs_dir)
-    descriptions = _descriptions(defs_dir)
+    declarations = system_declarations(defs_dir)
     files: dict[Path, str] = {}
     by_kind: dict[str, list[str]] = {}
     locations: dict[str, str] = {}
     channel_policies: dict[str, dict] = {}
     location_policies: dict[str, dict] = {}
     stream_slas: dict[str, dict[str, int]] = {}
-    for name, (config, streams) in sorted(systems.items()):
+    for name, declaration in sorted(declarations.items()):
+        config, streams = declaration.config, declaration.streams
         by_kind.setdefault(config.kind, []).append(name)
         if config.settings.get("location"):
             locations[name] = str(config.settings["location"])
@@ -140,7 +131,7 @@ def generated_files(
                 }
             )
         doc = source_document(
-            name, config.kind, descriptions.get(name), streams, config.freshness_minutes
+            name, config.kind, declaration.description, streams, config.freshness_minutes
         )
         stream_slas[name] = {
             s.name: sla_minutes(config.kind, config.freshness_minutes, s.freshness_minutes)

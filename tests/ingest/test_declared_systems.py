@@ -18,16 +18,10 @@ STORE = textwrap.dedent("""\
       kind: shopify
       url_env: DISTROHUB_{code}_URL
       credentials: {{token: DISTROHUB_{code}_TOKEN, webhook_secret: DISTROHUB_{code}_SECRET}}
+      # the kind's streams (defs/kinds/shopify.yaml) but these, one of them hourly
+      disabled_streams: [customers, products, inventory_items, locations]
       streams:
-        - name: orders
-          primary_key: [id]
-          cursor_field: updated_at
-          filter_param: updated_at_min
-          schedule: "*/15 * * * *"
-          webhook_topics: [orders/create]
-        - name: inventory_levels
-          primary_key: [inventory_item_id, location_id]
-          schedule: "0 * * * *"
+        - {{name: inventory_levels, schedule: "0 * * * *"}}
 """)
 
 
