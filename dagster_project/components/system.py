@@ -38,11 +38,11 @@ from pydantic import Field
 from dagster_project.connectors.base import Kind, StreamConfig
 from dagster_project.connectors.http import AuthenticationFailed, HttpError, HttpStatusError
 from dagster_project.hub.resource import HubDatabase
+from dagster_project.hub.slas import freshness_policy, sla_minutes
 from dagster_project.ingest.files import sync_folder
 from dagster_project.ingest.readers import ConfigurationError, SystemConfig, open_reader
 from dagster_project.ingest.sync import sync_stream
 from dagster_project.ingest.validation import SchemaDrift
-from dagster_project.operations.slas import freshness_policy, sla_minutes
 
 KIND_LABELS = {
     "tryton": "tryton",
@@ -117,7 +117,7 @@ class SystemComponent(dg.Component, dg.Model, dg.Resolvable):
     freshness_minutes: int | None = Field(
         None,
         description="Freshness SLA of the system's streams in minutes (a stream's own "
-        "freshness_minutes wins; default: the kind's, operations/slas.py).",
+        "freshness_minutes wins; default: the kind's, hub/slas.py).",
     )
     automation: str = Field("running", description="Schedules and sensors: running or stopped.")
     streams: list[StreamConfig]

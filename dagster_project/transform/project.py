@@ -111,3 +111,11 @@ def streams_in_manifest(manifest: dict, model: str) -> list[tuple[str, str]]:
             else:
                 todo.append(parent)
     return sorted(streams)
+
+
+def outbound_sla_minutes(project_dir: Path = DBT_PROJECT_DIR) -> int:
+    """The delivery SLA: ``ops_outbound_sla_minutes`` in dbt_project.yml's vars (default 60)."""
+    import yaml
+
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text())
+    return int((project.get("vars") or {}).get("ops_outbound_sla_minutes") or 60)

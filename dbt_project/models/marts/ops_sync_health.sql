@@ -13,7 +13,7 @@
 {%- set slas = distrohub_stream_slas() -%}
 {%- set outbound_sla_minutes = var('ops_outbound_sla_minutes', 60) -%}
 
-{#- a number of minutes as a person reads it (operations/slas.py describe_minutes): 45 min,
+{#- a number of minutes as a person reads it (hub/slas.py describe_minutes): 45 min,
     3.2 h, 3 d; used as duration | replace('@', <minutes expression>) -#}
 {%- set duration -%}
     (case
