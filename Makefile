@@ -40,8 +40,9 @@ docs: install   ## dbt docs generate on the hub (site in dbt_project/target/)
 stop:           ## stop everything the demo started
 	@if [ -x $(BIN)/distrohub ]; then $(BIN)/distrohub stop; else echo "nothing installed, nothing to stop"; fi
 
-lint: install
+lint: install   ## ruff, and the import layers and cycles (pyproject's [tool.importlinter])
 	@$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	@$(BIN)/lint-imports --no-cache
 
 clean: stop     ## remove generated state (.distrohub: the demo's cluster and data)
 	rm -rf .distrohub
