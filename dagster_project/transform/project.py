@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import fcntl
 import subprocess
-import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from dagster_project.transform.dbt_env import dbt_env
+from dagster_project.transform.dbt_env import DBT_EXECUTABLE, dbt_env
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 WATCHED = ("models", "macros", "tests", "dbt_project.yml", "profiles.yml")
 
 

@@ -7,37 +7,14 @@ system's stream to its staging model; models are ``<layer>/<model>`` in group
 :mod:`dagster_project.transform.translator`.
 """
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_project.hub.resource import HubDatabase
-from dagster_project.hub.settings import ENV_DATABASE_URL
 from dagster_project.publish.targets import declared_targets
 from dagster_project.quality.checks import data_version, dbt_tests_part, record
-from dagster_project.transform.dbt_env import dbt_env_from_url
 from dagster_project.transform.project import dbt_project, ensure_manifest
 from dagster_project.transform.translator import DistrohubDbtTranslator
-
-
-@contextmanager
-def hub_connection_env() -> Iterator[None]:
-    """The DISTROHUB_DBT_* variables from the hub URL while a dbt process starts."""
-    url = os.environ.get(ENV_DATABASE_URL)
-    values = dbt_env_from_url(url) if url else {}
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def record_publish_tests(
@@ -67,8 +44,7 @@ def distrohub_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: H
     """
     publish_tests: dict[str, list[tuple[str, bool]]] = {}
     built: set[str] = set()
-    with hub_connection_env():
-        invocation = dbt.cli(["build"], context=context)
+    invocation = dbt.cli(["build"], context=context)
     for event in invocation.stream():
         key = (
             context.asset_key_for_output(event.output_name)
