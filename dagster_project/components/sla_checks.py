@@ -6,7 +6,8 @@ One block of YAML (``defs/operations/defs.yaml``) gives:
   ingest_batches``) is within the stream's SLA (``freshness_minutes`` in the system's
   ``defs.yaml``; :mod:`dagster_project.hub.slas`), the same rule as the freshness
   part of every publish gate, so a stale source fails its check and holds what it feeds;
-* ``freshness`` on every dbt model with ``meta.freshness_sla_minutes`` (``dbt_project.yml``):
+* ``freshness`` on every dbt model with ``meta.freshness_sla_minutes`` (its ``config()``, else
+  its folder's in ``dbt_project.yml``):
   it was built within its SLA (its last materialization);
 * ``sla`` on each declared reconciliation mart: no discrepancy is older than its SLA; the
   failure says what, where and for how long ("240 shipment confirmations from DC-EAST not
@@ -190,7 +191,8 @@ class SlaChecksComponent(dg.Component, dg.Model, dg.Resolvable):
                 "freshness",
                 asset=key,
                 description=f"{key.to_user_string()} was built at most "
-                f"{describe_minutes(minutes)} ago (meta.freshness_sla_minutes, dbt_project.yml).",
+                f"{describe_minutes(minutes)} ago (meta.freshness_sla_minutes: the model's "
+                "config(), else its folder's in dbt_project.yml).",
             )
             for key, minutes in sorted(slas.items(), key=lambda kv: kv[0].path)
         ]

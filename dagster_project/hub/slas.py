@@ -41,7 +41,8 @@ def sla_minutes(kind: str, system_minutes: int | None, stream_minutes: int | Non
 
 
 def model_sla_minutes(props: Mapping[str, Any]) -> int | None:
-    """A dbt model's freshness SLA: ``meta.freshness_sla_minutes`` (dbt_project.yml), if any."""
+    """A dbt model's freshness SLA, if any: ``meta.freshness_sla_minutes`` (the model's
+    config(), else its folder's in dbt_project.yml)."""
     if props.get("resource_type") != "model":
         return None
     meta = (props.get("config") or {}).get("meta") or props.get("meta") or {}

@@ -38,7 +38,7 @@ class DistrohubDbtTranslator(DagsterDbtTranslator):
         return dg.AssetKey([_layer(dbt_resource_props), dbt_resource_props["name"]])
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
-        """The model's freshness SLA (``meta.freshness_sla_minutes``, dbt_project.yml) as its
+        """The model's freshness SLA (``meta.freshness_sla_minutes``) as its
         Dagster freshness policy: failing past the SLA, warning at half of it."""
         spec = super().get_asset_spec(manifest, unique_id, project)
         minutes = model_sla_minutes(self.get_resource_props(manifest, unique_id))

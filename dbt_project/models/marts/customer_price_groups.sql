@@ -7,6 +7,8 @@
   (owner_type customer). See customer_price_groups.yml.
 #}
 
+{{ config(meta={'freshness_sla_minutes': 180}) }}  {#- freshness SLA: hourly, with the prices #}
+
 with
 
 customers as (

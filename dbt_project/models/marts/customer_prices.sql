@@ -9,6 +9,8 @@
   has contract prices on (its group's rules for that SKU plus its contracts).
 #}
 
+{{ config(meta={'freshness_sla_minutes': 180}, pre_hook="{{ without_nested_loops() }}") }}  {#- freshness SLA: hourly #}
+
 with
 
 items as (

@@ -13,6 +13,8 @@
 --     candidate with the most left ships that much (whole selling units) and the rest
 --     is an explicit backorder there; a line no location can serve is a backorder without one.
 -- One row per line and fulfilment (ship / backorder); quantities in base units.
+{{ config(meta={'freshness_sla_minutes': 60}) }}  {#- freshness SLA: rebuilt on order events #}
+
 with recursive
 
 lines as (

@@ -2,6 +2,8 @@
 -- target storefront_inventory): one row per store inventory level that differs, or that we
 -- published and the store no longer has. A level we never published is not a discrepancy
 -- here (publish.storefront_inventory against ops.published_state is the pending diff).
+{{ config(meta={'freshness_sla_minutes': 45}) }}  {#- freshness SLA: every 15 minutes #}
+
 with
 
 levels as (

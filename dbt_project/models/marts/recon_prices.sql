@@ -5,6 +5,8 @@
   price and the desired price taking effect).
 #}
 
+{{ config(meta={'freshness_sla_minutes': 45}) }}  {#- freshness SLA: every 15 minutes #}
+
 with
 
 live as (

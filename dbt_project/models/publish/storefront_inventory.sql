@@ -7,10 +7,11 @@
 -- through narrow_scope('sku'), which is `true` in a normal build; after a full build its data
 -- version goes to ops.model_versions, which the narrow path keeps current.
 {{ config(
-    pre_hook="{{ narrow_lock() }}",
+    meta={'freshness_sla_minutes': 60},
+    pre_hook=["{{ without_nested_loops() }}", "{{ narrow_lock() }}"],
     post_hook="{{ track_data_version() }}",
     indexes=[{'columns': ['sku']}]
-) }}
+) }}  {#- freshness SLA: rebuilt on stock events #}
 
 with
 
