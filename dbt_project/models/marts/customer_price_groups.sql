@@ -70,7 +70,7 @@ priced_customers as (
         customers.sale_price_list_id,
         price_lists.price_list_id,
         price_lists.price_list_code,
-        exists (
+        exists(
             select 1
             from contract_customers
             where contract_customers.customer_code = customers.party_code

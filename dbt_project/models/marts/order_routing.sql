@@ -163,12 +163,12 @@ walk as (
                 locations.location_code as location,
                 locations.kind as location_kind,
                 coalesce(locations.shipping_zone = line.shipping_zone, false) as in_zone,
-                coalesce((walk.remaining ->> locations.location_code)::integer, 0)
+                coalesce((walk.remaining->>locations.location_code)::integer, 0)
                     as remaining_before,
                 row_number() over (
                     order by
                         coalesce(locations.shipping_zone = line.shipping_zone, false) desc,
-                        coalesce((walk.remaining ->> locations.location_code)::integer, 0) desc,
+                        coalesce((walk.remaining->>locations.location_code)::integer, 0) desc,
                         locations.location_code
                 ) as candidate_rank
             from locations

@@ -43,7 +43,7 @@ compared as (
     select
         published.record_key,
         split_part(published.record_key, ':', 1) as system,
-        (published.payload ->> 'available')::integer as published_available,
+        (published.payload->>'available')::integer as published_available,
         live.available as live_available,
         published.published_at,
         live.updated_at as live_updated_at,
@@ -56,7 +56,7 @@ compared as (
     from published
     left join live on live.record_key = published.record_key
     where live.record_key is null
-       or live.available is distinct from (published.payload ->> 'available')::integer
+       or live.available is distinct from (published.payload->>'available')::integer
 
 ),
 

@@ -40,11 +40,11 @@ compared as (
         live.price_seen_since,
         desired.price_valid_from,
         case
-            when live.price is distinct from desired.price
-                and live.compare_at_price is distinct from desired.compare_at_price
+            when (live.price is distinct from desired.price)
+                and (live.compare_at_price is distinct from desired.compare_at_price)
                 then 'price_and_compare_at'
-            when live.price is distinct from desired.price then 'price'
-            when live.compare_at_price is distinct from desired.compare_at_price
+            when (live.price is distinct from desired.price) then 'price'
+            when (live.compare_at_price is distinct from desired.compare_at_price)
                 then 'compare_at_price'
         end as mismatch
     from desired
