@@ -40,7 +40,7 @@ from typing import Any
 
 from sandbox import carriers, procurement, warehouse
 from sandbox.faults import FaultPlan
-from sandbox.ids import hex_id, line_item_seq, shopify_id
+from sandbox.ids import hex_id
 from sandbox.ledger import StockLedger
 from sandbox.records import (
     AllocationRec,
@@ -151,8 +151,6 @@ class Simulation:
         self._n = 0
         self.stores = self._build_stores()
         self._load_history()
-        self._warehouse = warehouse
-        self._procurement = procurement
         self.queues = warehouse.init_queues(self)
         self.procurement = procurement.ProcurementQueues()
         procurement.load_world_purchase_orders(self)
@@ -530,9 +528,9 @@ class Simulation:
         if self.auto_release:
             self._auto_release(t0)
         for loc in ("DC-EAST", "DC-WEST"):
-            self._warehouse.wms_hour(self, loc, t0, t1, stream(self.seed, "wms", loc, h))
-        self._warehouse.tpl_hour(self, t0, t1, stream(self.seed, "3pl", h))
-        self._procurement.supplier_hour(self, t0, t1, stream(self.seed, "suppliers", h))
+            warehouse.wms_hour(self, loc, t0, t1, stream(self.seed, "wms", loc, h))
+        warehouse.tpl_hour(self, t0, t1, stream(self.seed, "3pl", h))
+        procurement.supplier_hour(self, t0, t1, stream(self.seed, "suppliers", h))
         self._carrier_hour(t1, stream(self.seed, "carriers", h))
         if (h + 24) % 24 == 9:
             self._price_edits(t0 + 9 * 60, stream(self.seed, "price-edits", h))
@@ -769,8 +767,8 @@ class Simulation:
             )
             order.released_to = loc
             self.releases[(loc, rel.release_id)] = rel
-            self._warehouse.enqueue_release(self, rel)
-            self.wms_event(loc, "release.accepted", t0, self._warehouse.release_summary(rel))
+            warehouse.enqueue_release(self, rel)
+            self.wms_event(loc, "release.accepted", t0, warehouse.release_summary(rel))
 
     def _carrier_hour(self, t1: int, rng) -> None:
         still: list[str] = []
@@ -1040,7 +1038,7 @@ class Simulation:
             payload=body,
         )
         self.releases[(loc, rid)] = rel
-        self._warehouse.enqueue_release(self, rel)
+        warehouse.enqueue_release(self, rel)
         self.releases_received.append(
             {
                 "location": loc,
@@ -1050,14 +1048,14 @@ class Simulation:
                 "body": body,
             }
         )
-        self.wms_event(loc, "release.accepted", self.now, self._warehouse.release_summary(rel))
+        self.wms_event(loc, "release.accepted", self.now, warehouse.release_summary(rel))
         return 201, rel
 
     def accept_file(self, system: str, name: str, data: bytes) -> dict[str, Any]:
         """A file a client put in an outbox (850 for a supplier, 940 for the 3PL)."""
         if system == "3pl":
-            return self._warehouse.accept_940(self, name, data)
-        return self._procurement.accept_850(self, system.split(":", 1)[1], name, data)
+            return warehouse.accept_940(self, name, data)
+        return procurement.accept_850(self, system.split(":", 1)[1], name, data)
 
     def log_file(self, system: str, entry: dict[str, Any]) -> None:
         self.received_files.setdefault(system, []).append(entry)
@@ -1155,15 +1153,6 @@ class Simulation:
 
     def received(self) -> dict[str, Any]:
         return build_received(self)
-
-    def order_ids(self, order: LiveOrder) -> tuple[int, list[int]]:
-        return (
-            shopify_id("order", order.channel, order.seq),
-            [
-                shopify_id("line_item", order.channel, line_item_seq(order.seq, ln.line_no))
-                for ln in order.lines
-            ],
-        )
 
 
 def _money(cents: int) -> str:

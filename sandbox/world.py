@@ -42,9 +42,8 @@ Same arguments, same world, byte for byte: all randomness comes from
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -558,13 +557,6 @@ class World:
     def item(self, sku: str) -> Item:
         return self.items[self.sku_index(sku)]
 
-    def has_sku(self, sku: str) -> bool:
-        try:
-            self.sku_index(sku)
-        except KeyError:
-            return False
-        return True
-
     def location(self, code: str) -> Location:
         return _by_code(self.locations, code, "location")
 
@@ -579,12 +571,6 @@ class World:
 
     def price_list(self, code: str) -> PriceList:
         return _by_code(self.price_lists, code, "price list")
-
-    def customers_of(self, channel: str) -> Iterator[Customer]:
-        return (c for c in self.customers if c.channel == channel)
-
-    def items_in(self, channel: str) -> Iterator[Item]:
-        return (it for it in self.items if channel in it.channels)
 
     # -- consistency ----------------------------------------------------------
 
@@ -639,9 +625,3 @@ def _by_code(records, code: str, what: str):
             return r
     known = ", ".join(r.code for r in records[:20])
     raise KeyError(f"unknown {what} {code!r} (known: {known})")
-
-
-def day_start(world_or_epoch: World | datetime, day: int) -> datetime:
-    """The start (UTC) of simulated day ``day`` (0 = the epoch's day)."""
-    epoch = world_or_epoch.epoch if isinstance(world_or_epoch, World) else world_or_epoch
-    return epoch + timedelta(days=day)
