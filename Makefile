@@ -44,8 +44,10 @@ docs: install   ## dbt docs generate on the hub (site in dbt_project/target/)
 stop:           ## stop everything the demo started
 	@if [ -x $(BIN)/distrohub ]; then $(BIN)/distrohub stop; else echo "nothing installed, nothing to stop"; fi
 
-lint: install
+lint: install   ## ruff, the import layers and cycles (pyproject's [tool.importlinter]), the dbt SQL (.sqlfluff)
 	@$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	@$(BIN)/lint-imports --no-cache
+	@$(BIN)/sqlfluff lint --processes 2 dbt_project/models dbt_project/analyses
 
 clean: stop     ## remove generated state (.distrohub: the demo's cluster and data)
 	rm -rf .distrohub

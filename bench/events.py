@@ -36,7 +36,7 @@ import httpx
 import psycopg
 
 from bench.context import BenchContext, environment
-from bench.erp_intake import world_knobs
+from bench.erp import world_knobs
 from bench.memory import Stopwatch, tree
 from bench.report import Measurement
 from bench.sandbox_world import run_assets, sandbox_world

@@ -206,7 +206,7 @@ def land_item_master(hub_url: str) -> int:
     is seeded from, sandbox/erp_seed.py), landed with ``sync_stream`` and a reader over the
     world instead of a running Tryton: the check reads ``raw.tryton__items`` only, so its
     cost in the measured sync is the same. Not timed."""
-    from sandbox.world import generate_world
+    from sandbox.worldgen import generate_world
 
     world = generate_world(SEED, CATALOG_SKUS, 0, 0, "clean")
     config, streams = declared_systems()["tryton"]

@@ -16,15 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.context import BenchContext, environment
-from bench.erp_intake import (
-    QUIET,
-    SEED,
-    SKUS,
-    BenchErp,
-    WorldKnobs,
-    bench_erp,
-    seed_erp,
-)
+from bench.erp import QUIET, SEED, SKUS, BenchErp, WorldKnobs, bench_erp, seed_erp
 from bench.memory import Stopwatch
 from dagster_project.hub import settings
 

@@ -522,7 +522,7 @@ def faults_cmd() -> None:
 @click.option("--scenario", default="clean", type=click.Choice(SCENARIOS))
 def world(skus: int, orders_per_day: int, days: int, seed: int, scenario: str) -> None:
     """Generate a world without serving it and summarise it (what the ERP is seeded with)."""
-    from sandbox.world import generate_world
+    from sandbox.worldgen import generate_world
 
     t = time.monotonic()
     with console.status("generating"):

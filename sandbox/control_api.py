@@ -34,7 +34,8 @@ from starlette.routing import Route
 
 from sandbox.faults import PROFILES
 from sandbox.runtime import SandboxRuntime
-from sandbox.simulation import SimulationError, iso
+from sandbox.simulation import SimulationError
+from sandbox.timestamps import iso
 
 MAX_ADVANCE_HOURS = 24 * 365
 

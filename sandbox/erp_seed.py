@@ -77,7 +77,8 @@ from typing import Any
 
 import httpx
 
-from sandbox.world import World, generate_world
+from sandbox.world import World
+from sandbox.worldgen import generate_world
 
 BATCH = 500
 INVENTORY_LINES = 250

@@ -307,16 +307,3 @@ class OutFile:
     created: int
     kind: str  # "846", "855", "856", "810", "945", "stock_csv"
     written: bool = False
-
-
-@dataclass(slots=True)
-class Notification:
-    """A webhook to deliver: rendered body and headers, or a pure record."""
-
-    system: str  # "shopify:B2B", "wms:DC-EAST", "carrier"
-    topic: str
-    event_id: str
-    at: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    ref: Any = None

@@ -32,7 +32,7 @@ from sandbox.webhooks import (
     shopify_signature,
     wms_signature,
 )
-from sandbox.world import generate_world
+from sandbox.worldgen import generate_world
 
 SYSTEMS = (
     "shopify:B2B",

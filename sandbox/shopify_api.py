@@ -41,8 +41,9 @@ from sandbox.paging import CursorError, decode_cursor, encode_cursor, page
 from sandbox.records import LiveOrder
 from sandbox.runtime import SandboxRuntime
 from sandbox.shopify_payloads import API_VERSION, Renderer
-from sandbox.simulation import SimulationError, parse_iso
+from sandbox.simulation import SimulationError
 from sandbox.store_state import STORE_LOCATIONS, Store
+from sandbox.timestamps import parse_iso
 
 PREFIX = f"/admin/api/{API_VERSION}"
 MAX_LIMIT = 250

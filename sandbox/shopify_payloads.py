@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.ids import hex_id, line_item_seq, shopify_id
 from sandbox.records import LiveLine, LiveOrder, StoreFulfillment
 from sandbox.store_state import STORE_LOCATIONS, Store
+from sandbox.timestamps import iso
 from sandbox.worldgen.pricing import USD_CAD
 
 if TYPE_CHECKING:
@@ -77,8 +78,6 @@ class Renderer:
     # -- small helpers ----------------------------------------------------------
 
     def ts(self, t: int | None) -> str | None:
-        from sandbox.simulation import iso
-
         return None if t is None else iso(t, self.offset)
 
     def id(self, kind: str, seq: int) -> int:

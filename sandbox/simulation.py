@@ -38,9 +38,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox import carriers
+from sandbox import carriers, procurement, warehouse
 from sandbox.faults import FaultPlan
-from sandbox.ids import hex_id, line_item_seq, shopify_id
+from sandbox.ids import hex_id
 from sandbox.ledger import StockLedger
 from sandbox.records import (
     AllocationRec,
@@ -60,11 +60,14 @@ from sandbox.records import (
     WmsEvent,
 )
 from sandbox.store_state import STORE_LOCATIONS, CustomerStats, Store
+from sandbox.timestamps import iso
+from sandbox.truth import build_received, build_truth
 from sandbox.world import StockStatus, World
 from sandbox.worldgen.history import ZONE_LOCATIONS
 from sandbox.worldgen.ordering import OrderMaker
 from sandbox.worldgen.pricing import PriceBook
 from sandbox.worldgen.rng import stream
+from sandbox.worldgen.stock import pick_bin
 
 #: Relative order volume per hour of the day (UTC).
 DIURNAL = (2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 8, 8, 8, 8, 9, 9, 8, 6, 4, 3)
@@ -73,30 +76,6 @@ WebhookHook = Callable[[str, str, Any, int], None]
 
 #: Days before the epoch a backlog of orders is spread over (``Simulation.place_backlog``).
 BACKLOG_DAYS = 30
-
-
-def iso(ts: int, offset: str = "+00:00") -> str:
-    """ISO-8601 with a fixed offset like "-05:00" (Shopify style) or "Z"."""
-    sign = -1 if offset.startswith("-") else 1
-    hh, mm = offset[1:].split(":")
-    shift = sign * (int(hh) * 3600 + int(mm) * 60)
-    text = datetime.fromtimestamp(ts + shift, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return text + offset
-
-
-def parse_iso(text: str) -> int:
-    """Seconds since the Unix epoch from an ISO-8601 timestamp (offset
-    optional, UTC assumed without one). Raises ValueError with the input."""
-    t = text.strip().replace("Z", "+00:00").replace(" ", "+")
-    try:
-        dt = datetime.fromisoformat(t)
-    except ValueError:
-        raise ValueError(
-            f"not an ISO-8601 timestamp: {text!r} (expected e.g. 2026-03-02T10:00:00-05:00)"
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp())
 
 
 class SimulationError(ValueError):
@@ -172,10 +151,6 @@ class Simulation:
         self._n = 0
         self.stores = self._build_stores()
         self._load_history()
-        from sandbox import procurement, warehouse
-
-        self._warehouse = warehouse
-        self._procurement = procurement
         self.queues = warehouse.init_queues(self)
         self.procurement = procurement.ProcurementQueues()
         procurement.load_world_purchase_orders(self)
@@ -553,9 +528,9 @@ class Simulation:
         if self.auto_release:
             self._auto_release(t0)
         for loc in ("DC-EAST", "DC-WEST"):
-            self._warehouse.wms_hour(self, loc, t0, t1, stream(self.seed, "wms", loc, h))
-        self._warehouse.tpl_hour(self, t0, t1, stream(self.seed, "3pl", h))
-        self._procurement.supplier_hour(self, t0, t1, stream(self.seed, "suppliers", h))
+            warehouse.wms_hour(self, loc, t0, t1, stream(self.seed, "wms", loc, h))
+        warehouse.tpl_hour(self, t0, t1, stream(self.seed, "3pl", h))
+        procurement.supplier_hour(self, t0, t1, stream(self.seed, "suppliers", h))
         self._carrier_hour(t1, stream(self.seed, "carriers", h))
         if (h + 24) % 24 == 9:
             self._price_edits(t0 + 9 * 60, stream(self.seed, "price-edits", h))
@@ -792,8 +767,8 @@ class Simulation:
             )
             order.released_to = loc
             self.releases[(loc, rel.release_id)] = rel
-            self._warehouse.enqueue_release(self, rel)
-            self.wms_event(loc, "release.accepted", t0, self._warehouse.release_summary(rel))
+            warehouse.enqueue_release(self, rel)
+            self.wms_event(loc, "release.accepted", t0, warehouse.release_summary(rel))
 
     def _carrier_hour(self, t1: int, rng) -> None:
         still: list[str] = []
@@ -1063,7 +1038,7 @@ class Simulation:
             payload=body,
         )
         self.releases[(loc, rid)] = rel
-        self._warehouse.enqueue_release(self, rel)
+        warehouse.enqueue_release(self, rel)
         self.releases_received.append(
             {
                 "location": loc,
@@ -1073,14 +1048,14 @@ class Simulation:
                 "body": body,
             }
         )
-        self.wms_event(loc, "release.accepted", self.now, self._warehouse.release_summary(rel))
+        self.wms_event(loc, "release.accepted", self.now, warehouse.release_summary(rel))
         return 201, rel
 
     def accept_file(self, system: str, name: str, data: bytes) -> dict[str, Any]:
         """A file a client put in an outbox (850 for a supplier, 940 for the 3PL)."""
         if system == "3pl":
-            return self._warehouse.accept_940(self, name, data)
-        return self._procurement.accept_850(self, system.split(":", 1)[1], name, data)
+            return warehouse.accept_940(self, name, data)
+        return procurement.accept_850(self, system.split(":", 1)[1], name, data)
 
     def log_file(self, system: str, entry: dict[str, Any]) -> None:
         self.received_files.setdefault(system, []).append(entry)
@@ -1129,8 +1104,6 @@ class Simulation:
                     f"only {self.ledger.free(idx, loc)} of {sku} free at {loc}", 422
                 )
             self.ledger.remove(idx, loc, StockStatus.SELLABLE, -delta)
-        from sandbox.worldgen.stock import pick_bin
-
         self.wms_event(
             loc,
             "stock.adjusted",
@@ -1176,23 +1149,10 @@ class Simulation:
     # ------------------------------------------------------------------ truth and received
 
     def truth(self, sections: set[str] | None = None) -> dict[str, Any]:
-        from sandbox.truth import build_truth
-
         return build_truth(self, sections)
 
     def received(self) -> dict[str, Any]:
-        from sandbox.truth import build_received
-
         return build_received(self)
-
-    def order_ids(self, order: LiveOrder) -> tuple[int, list[int]]:
-        return (
-            shopify_id("order", order.channel, order.seq),
-            [
-                shopify_id("line_item", order.channel, line_item_seq(order.seq, ln.line_no))
-                for ln in order.lines
-            ],
-        )
 
 
 def _money(cents: int) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.ids import shopify_id
+from sandbox.timestamps import iso
 
 if TYPE_CHECKING:
     from sandbox.simulation import Simulation
@@ -48,8 +49,6 @@ SECTIONS = (
 
 
 def _iso(ts: int | None) -> str | None:
-    from sandbox.simulation import iso
-
     return None if ts is None else iso(ts).replace("+00:00", "Z")
 
 

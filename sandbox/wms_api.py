@@ -39,7 +39,8 @@ from starlette.routing import Route
 from sandbox.paging import CursorError, decode_cursor, encode_cursor
 from sandbox.records import Release
 from sandbox.runtime import SandboxRuntime, wms_event_json
-from sandbox.simulation import SimulationError, parse_iso
+from sandbox.simulation import SimulationError
+from sandbox.timestamps import parse_iso
 from sandbox.warehouse import release_summary, shipment_payload
 from sandbox.world import StockStatus
 from sandbox.worldgen.stock import bin_for

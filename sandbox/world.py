@@ -1,4 +1,5 @@
-"""The distributor's world: plain, typed, immutable records and `generate_world`.
+"""The distributor's world: plain, typed, immutable records (`sandbox.worldgen.generate_world`
+makes one).
 
 This module is the contract between the sandbox and everything seeded from it
 (the sandbox servers, and the real ERP, Tryton, which a colleague seeds from
@@ -41,9 +42,8 @@ Same arguments, same world, byte for byte: all randomness comes from
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -557,13 +557,6 @@ class World:
     def item(self, sku: str) -> Item:
         return self.items[self.sku_index(sku)]
 
-    def has_sku(self, sku: str) -> bool:
-        try:
-            self.sku_index(sku)
-        except KeyError:
-            return False
-        return True
-
     def location(self, code: str) -> Location:
         return _by_code(self.locations, code, "location")
 
@@ -578,12 +571,6 @@ class World:
 
     def price_list(self, code: str) -> PriceList:
         return _by_code(self.price_lists, code, "price list")
-
-    def customers_of(self, channel: str) -> Iterator[Customer]:
-        return (c for c in self.customers if c.channel == channel)
-
-    def items_in(self, channel: str) -> Iterator[Item]:
-        return (it for it in self.items if channel in it.channels)
 
     # -- consistency ----------------------------------------------------------
 
@@ -638,42 +625,3 @@ def _by_code(records, code: str, what: str):
             return r
     known = ", ".join(r.code for r in records[:20])
     raise KeyError(f"unknown {what} {code!r} (known: {known})")
-
-
-def generate_world(
-    seed: int = 1,
-    skus: int = 50,
-    orders_per_day: int = 20,
-    days: int = 3,
-    scenario: str = "clean",
-) -> World:
-    """Generate the world for these arguments; same arguments, same world.
-
-    ``skus`` is the number of items (50 for tests, up to 100,000 for
-    benchmarks); ``orders_per_day`` scales the order history, the customer
-    pools and the activity the simulation plays after the epoch; ``days`` is
-    how many days of activity the simulation plays when the sandbox starts
-    (kept in ``params``, it sizes open purchase orders); ``scenario`` is
-    ``clean`` (all systems agree at the epoch) or ``discrepancies`` (the
-    differences listed in ``World.discrepancies`` are planted).
-    """
-    from sandbox.worldgen.assemble import assemble_world
-
-    if skus < 10:
-        raise ValueError(
-            f"skus must be at least 10 (got {skus}): kits and channels need some items"
-        )
-    if orders_per_day < 0 or days < 0:
-        raise ValueError("orders_per_day and days must not be negative")
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
-    params = WorldParams(
-        seed=seed, skus=skus, orders_per_day=orders_per_day, days=days, scenario=scenario
-    )
-    return assemble_world(params)
-
-
-def day_start(world_or_epoch: World | datetime, day: int) -> datetime:
-    """The start (UTC) of simulated day ``day`` (0 = the epoch's day)."""
-    epoch = world_or_epoch.epoch if isinstance(world_or_epoch, World) else world_or_epoch
-    return epoch + timedelta(days=day)

@@ -31,7 +31,8 @@ from dagster_project.connectors.tryton import (
 from dagster_project.erp.server import ENV_DATABASE, ENV_ROLE_PASSWORD, ErpInfo, ErpServer
 from dagster_project.hub.cluster import ClusterInfo
 from dagster_project.hub.settings import read_env_file
-from sandbox.world import World, generate_world
+from sandbox.world import World
+from sandbox.worldgen import generate_world
 
 SEED = 11
 SKUS = 50

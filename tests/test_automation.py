@@ -15,9 +15,9 @@ from rich.console import Console
 from dagster_project.cli import demo
 from dagster_project.components.automation import AutomationComponent, AutomationError
 from dagster_project.definitions import defs
-from dagster_project.defs.models.dbt import DistrohubDbtTranslator
 from dagster_project.hub.dagster_home import STORAGE_URL_ENV, ensure_dagster_home
 from dagster_project.transform.project import ensure_manifest
+from dagster_project.transform.translator import DistrohubDbtTranslator
 
 SCHEDULES = {
     "catalog_nightly": "30 2 * * *",

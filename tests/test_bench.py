@@ -17,7 +17,7 @@ from rich.console import Console
 
 from bench.cli import MEASUREMENTS, run_measurements
 from bench.context import PRESETS, BenchContext
-from bench.erp_intake import BenchErp
+from bench.erp import BenchErp
 from bench.report import print_table, save
 from bench.sandbox_world import KEY as SANDBOX_WORLD
 from bench.sandbox_world import SandboxWorld

@@ -4,9 +4,10 @@ One block of YAML (``defs/operations/defs.yaml``) gives:
 
 * ``freshness`` on every ``raw/<system>__<stream>``: its last successful load (``ops.
   ingest_batches``) is within the stream's SLA (``freshness_minutes`` in the system's
-  ``defs.yaml``; :mod:`dagster_project.operations.slas`), the same rule as the freshness
+  ``defs.yaml``; :mod:`dagster_project.hub.slas`), the same rule as the freshness
   part of every publish gate, so a stale source fails its check and holds what it feeds;
-* ``freshness`` on every dbt model with ``meta.freshness_sla_minutes`` (``dbt_project.yml``):
+* ``freshness`` on every dbt model with ``meta.freshness_sla_minutes`` (its ``config()``, else
+  its folder's in ``dbt_project.yml``):
   it was built within its SLA (its last materialization);
 * ``sla`` on each declared reconciliation mart: no discrepancy is older than its SLA; the
   failure says what, where and for how long ("240 shipment confirmations from DC-EAST not
@@ -30,16 +31,12 @@ from psycopg import sql
 from pydantic import BaseModel, Field
 
 from dagster_project.components.system import cadence_name
+from dagster_project.hub.freshness import feed_ages
 from dagster_project.hub.resource import HubDatabase
-from dagster_project.operations.freshness import feed_ages
-from dagster_project.operations.slas import (
-    declared_slas,
-    describe_minutes,
-    first_few,
-    model_sla_minutes,
-    outbound_sla_minutes,
-)
+from dagster_project.hub.slas import describe_minutes, first_few, model_sla_minutes
+from dagster_project.ingest.slas import declared_slas
 from dagster_project.publish.targets import declared_targets
+from dagster_project.transform.project import outbound_sla_minutes
 
 
 class ReconSla(BaseModel):
@@ -97,8 +94,8 @@ def model_slas() -> dict[dg.AssetKey, int]:
     """Every dbt model with a freshness SLA (meta.freshness_sla_minutes) → its SLA."""
     import json
 
-    from dagster_project.defs.models.dbt import DistrohubDbtTranslator
     from dagster_project.transform.project import ensure_manifest
+    from dagster_project.transform.translator import DistrohubDbtTranslator
 
     translator = DistrohubDbtTranslator()
     manifest = json.loads(ensure_manifest().read_text())
@@ -194,7 +191,8 @@ class SlaChecksComponent(dg.Component, dg.Model, dg.Resolvable):
                 "freshness",
                 asset=key,
                 description=f"{key.to_user_string()} was built at most "
-                f"{describe_minutes(minutes)} ago (meta.freshness_sla_minutes, dbt_project.yml).",
+                f"{describe_minutes(minutes)} ago (meta.freshness_sla_minutes: the model's "
+                "config(), else its folder's in dbt_project.yml).",
             )
             for key, minutes in sorted(slas.items(), key=lambda kv: kv[0].path)
         ]

@@ -131,7 +131,7 @@ class StreamConfig(BaseModel):
     freshness_minutes: int | None = Field(
         None,
         description="Freshness SLA: the stream is stale when its last successful load is older "
-        "(default: the system's freshness_minutes, else its kind's; operations/slas.py).",
+        "(default: the system's freshness_minutes, else its kind's; hub/slas.py).",
     )
     json_schema: str | None = Field(
         None,

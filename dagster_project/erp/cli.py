@@ -41,7 +41,7 @@ SCENARIOS = ("clean", "discrepancies")
 
 @dataclass(frozen=True)
 class WorldArgs:
-    """The arguments of ``sandbox.world.generate_world`` (same arguments, same world)."""
+    """The arguments of ``sandbox.worldgen.generate_world`` (same arguments, same world)."""
 
     seed: int
     skus: int

@@ -79,7 +79,7 @@ class SystemDeclaration(BaseModel):
     freshness_minutes: int | None = Field(
         None,
         description="Freshness SLA of the system's streams in minutes (a stream's own "
-        "freshness_minutes wins; default: the kind's, operations/slas.py).",
+        "freshness_minutes wins; default: the kind's, hub/slas.py).",
     )
     automation: str = Field("running", description="Schedules and sensors: running or stopped.")
     streams: list[StreamConfig]

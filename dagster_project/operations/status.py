@@ -25,7 +25,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from dagster_project.operations.slas import describe_minutes
+from dagster_project.hub.slas import describe_minutes
 
 SYNC_HEALTH = ("marts", "ops_sync_health")
 EXCEPTIONS = ("marts", "ops_exceptions")

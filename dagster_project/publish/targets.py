@@ -47,7 +47,7 @@ class Freshness(BaseModel):
         None,
         gt=0,
         description="At most this old for this target; by default each source stream's own "
-        "SLA (defs.yaml freshness_minutes, operations/slas.py) applies.",
+        "SLA (defs.yaml freshness_minutes, hub/slas.py) applies.",
     )
     handled_by_model: list[str] = Field(
         default_factory=list,

@@ -17,8 +17,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dagster_project.operations.freshness import feed_ages
-from dagster_project.operations.slas import DEFAULT_SLA_MINUTES, declared_slas, first_few
+from dagster_project.hub.freshness import feed_ages
+from dagster_project.hub.slas import DEFAULT_SLA_MINUTES, first_few
+from dagster_project.ingest.slas import declared_slas
 
 
 @dataclass(frozen=True)

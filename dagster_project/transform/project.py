@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import fcntl
 import subprocess
-import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from dagster_project.transform.dbt_env import dbt_env
+from dagster_project.transform.dbt_env import DBT_EXECUTABLE, dbt_env
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 WATCHED = ("models", "macros", "tests", "dbt_project.yml", "profiles.yml")
 
 
@@ -111,3 +109,11 @@ def streams_in_manifest(manifest: dict, model: str) -> list[tuple[str, str]]:
             else:
                 todo.append(parent)
     return sorted(streams)
+
+
+def outbound_sla_minutes(project_dir: Path = DBT_PROJECT_DIR) -> int:
+    """The delivery SLA: ``ops_outbound_sla_minutes`` in dbt_project.yml's vars (default 60)."""
+    import yaml
+
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text())
+    return int((project.get("vars") or {}).get("ops_outbound_sla_minutes") or 60)

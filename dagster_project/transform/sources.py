@@ -6,7 +6,7 @@ template, :func:`~dagster_project.ingest.declarations.system_declarations`):
 * ``dbt_project/models/sources/<system>.yml``: one source per system (schema
   ``raw``), one table per stream named ``<system>__<stream>``, ``_loaded_at`` as
   the loaded-at field, each stream's freshness from its SLA
-  (:mod:`dagster_project.operations.slas`), and
+  (:mod:`dagster_project.hub.slas`), and
   ``meta.dagster.asset_key = ["raw", "<system>__<stream>"]`` so Dagster draws one
   lineage from the ingest asset to the staging model;
 * ``dbt_project/macros/_generated_systems.sql``: ``distrohub_systems(kind)``, the
@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 
 from dagster_project.ingest.declarations import DEFS_DIR, system_declarations
-from dagster_project.operations.slas import sla_minutes
+from dagster_project.hub.slas import sla_minutes
 from dagster_project.transform.policy import channel_policy, location_policy
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -163,7 +163,7 @@ def generated_files(
         f"    {{{{- return({json.dumps(location_policies, sort_keys=True)}) -}}}}\n"
         "{%- endmacro %}\n"
         "\n"
-        "{# Each system's streams and their freshness SLA in minutes (operations/slas.py). #}\n"
+        "{# Each system's streams and their freshness SLA in minutes (hub/slas.py). #}\n"
         "{% macro distrohub_stream_slas() -%}\n"
         f"    {{{{- return({json.dumps(stream_slas, sort_keys=True)}) -}}}}\n"
         "{%- endmacro %}\n"

@@ -13,7 +13,7 @@ from dagster_project.hub.migrate import apply_migrations
 from dagster_project.ingest.files import sync_folder
 from dagster_project.ingest.registry import declared_systems
 from sandbox.planning import planning_files
-from sandbox.world import generate_world
+from sandbox.worldgen import generate_world
 
 BAD_ROWS = {
     "item_policy": ["SKU-BAD-1,0,5,,2026-03-02T00:00:00Z", "SKU-BAD-2,6,2,,yesterday"],

@@ -37,7 +37,7 @@ def test_one_source_file_per_system_with_ingest_asset_keys() -> None:
     assert source["name"] == "shopify_d2c" and source["schema"] == "raw"
     assert source["config"]["loaded_at_field"] == "_loaded_at"
     orders = next(t for t in source["tables"] if t["name"] == "shopify_d2c__orders")
-    # each stream's freshness is its SLA from defs.yaml (operations/slas.py): dbt errors after
+    # each stream's freshness is its SLA from defs.yaml (hub/slas.py): dbt errors after
     # it and warns at half of it
     assert orders["config"]["freshness"]["error_after"] == {"count": 60, "period": "minute"}
     assert orders["config"]["freshness"]["warn_after"] == {"count": 30, "period": "minute"}

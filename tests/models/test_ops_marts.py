@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 from dagster_project.cli.status import status
 from dagster_project.hub import settings
 from dagster_project.ingest.landing import Landing, Rejected
-from dagster_project.operations.slas import declared_slas
+from dagster_project.ingest.slas import declared_slas
 from tests.models.conftest import LandedWorld, run
 
 STALE_SYSTEM, STALE_STREAM = "wms_dc_east", "stock"  # SLA 1 h (defs.yaml)

@@ -13,7 +13,7 @@ from decimal import Decimal
 import dagster as dg
 import psycopg
 
-from sandbox.world import generate_world
+from sandbox.worldgen import generate_world
 from sandbox.worldgen.pricing import PriceBook
 from tests.erp_fixtures import SEED, SKUS
 from tests.models.conftest import WORLD_DAYS, LandedWorld, run

@@ -17,7 +17,7 @@ import pytest
 
 from dagster_project.ingest.registry import declared_systems
 from dagster_project.transform.policy import channel_policy, location_policy
-from sandbox.world import generate_world
+from sandbox.worldgen import generate_world
 from tests.models.conftest import LandedWorld
 
 

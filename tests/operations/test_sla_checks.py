@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from dagster_project.components.sla_checks import ReconSla, delivery_problems, recon_breaches
-from dagster_project.operations.slas import declared_slas, describe_minutes, sla_minutes
+from dagster_project.hub.slas import describe_minutes, sla_minutes
+from dagster_project.ingest.slas import declared_slas
 from dagster_project.publish.gate import evaluate
 from dagster_project.publish.run import PublishRefused, publish
 from dagster_project.publish.targets import target

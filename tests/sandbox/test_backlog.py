@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from sandbox.cli import sandbox as sandbox_cli
 from sandbox.testing import SandboxHandle, running_sandbox
-from sandbox.world import generate_world
+from sandbox.worldgen import generate_world
 
 API = "/admin/api/2025-07"
 ARGS = {"seed": 3, "skus": 40, "orders_per_day": 0, "days": 0, "backlog_orders": 420}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sandbox.planning import HEADERS, planning_files, write_planning_exports
 from sandbox.testing import SandboxHandle
-from sandbox.world import generate_world
+from sandbox.worldgen import generate_world
 
 
 def _rows(folder: Path, export: str, date: str) -> list[dict[str, str]]:

@@ -7,7 +7,8 @@ import json
 import pickle
 
 from sandbox.simulation import Simulation
-from sandbox.world import StockStatus, generate_world
+from sandbox.world import StockStatus
+from sandbox.worldgen import generate_world
 
 
 def _digest(obj: object) -> str:

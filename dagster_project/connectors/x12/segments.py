@@ -39,13 +39,6 @@ class Delimiters:
     def segment_is_line_break(self) -> bool:
         return self.segment == LINE_BREAK
 
-    def characters(self) -> tuple[str, ...]:
-        """Every character that may not appear inside a value written with these delimiters."""
-        chars = [self.element, self.component, self.segment]
-        if self.repetition:
-            chars.append(self.repetition)
-        return tuple(chars)
-
 
 @dataclass(frozen=True, slots=True)
 class Segment:

@@ -127,9 +127,6 @@ class HierarchyNode:
     shipped: ShippedQuantity | None = None
     descriptions: list[str] = field(default_factory=list)
 
-    def id_of(self, *qualifiers: str) -> str | None:
-        return find_id(self.ids, *qualifiers)
-
 
 @dataclass(slots=True)
 class ShippedItem:

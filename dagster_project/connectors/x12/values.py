@@ -101,11 +101,3 @@ def format_decimal(value: Decimal | int) -> str:
         raise ValueError(f"{value} is not a finite number")
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
-
-
-def format_implied(value: Decimal | int, places: int = 2) -> str:
-    """An N element with ``places`` implied decimals (``563.58`` → ``56358``)."""
-    scaled = Decimal(value).scaleb(places)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} has more than {places} decimals for an N{places} element")
-    return str(int(scaled))

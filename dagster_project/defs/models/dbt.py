@@ -3,76 +3,18 @@
 Sources are the ingest assets (``raw/<system>__<stream>``, from the generated
 sources' ``meta.dagster.asset_key``), so the UI draws one lineage from a
 system's stream to its staging model; models are ``<layer>/<model>`` in group
-``<layer>`` (staging, core, marts, publish).
+``<layer>`` (staging, core, marts, publish): see
+:mod:`dagster_project.transform.translator`.
 """
 
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
-
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_project.hub.resource import HubDatabase
-from dagster_project.hub.settings import ENV_DATABASE_URL
-from dagster_project.operations.slas import freshness_policy, model_sla_minutes
 from dagster_project.publish.targets import declared_targets
 from dagster_project.quality.checks import data_version, dbt_tests_part, record
-from dagster_project.transform.dbt_env import dbt_env_from_url
 from dagster_project.transform.project import dbt_project, ensure_manifest
-
-LAYERS = ("staging", "core", "marts", "publish")
-
-
-def _layer(props: Mapping[str, Any]) -> str:
-    fqn = props.get("fqn") or []
-    for part in fqn[1:-1]:
-        if part in LAYERS:
-            return part
-    return props.get("schema") or "dbt"
-
-
-class DistrohubDbtTranslator(DagsterDbtTranslator):
-    """raw/<system>__<stream> for sources, <layer>/<model> (group = layer) for models."""
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            meta = dbt_resource_props.get("meta") or {}
-            declared = (meta.get("dagster") or {}).get("asset_key")
-            return dg.AssetKey(declared or ["raw", dbt_resource_props["name"]])
-        return dg.AssetKey([_layer(dbt_resource_props), dbt_resource_props["name"]])
-
-    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
-        """The model's freshness SLA (``meta.freshness_sla_minutes``, dbt_project.yml) as its
-        Dagster freshness policy: failing past the SLA, warning at half of it."""
-        spec = super().get_asset_spec(manifest, unique_id, project)
-        minutes = model_sla_minutes(self.get_resource_props(manifest, unique_id))
-        if minutes is None:
-            return spec
-        return spec.replace_attributes(freshness_policy=freshness_policy(minutes))
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        if dbt_resource_props["resource_type"] == "source":
-            return None
-        return _layer(dbt_resource_props)
-
-
-@contextmanager
-def hub_connection_env() -> Iterator[None]:
-    """The DISTROHUB_DBT_* variables from the hub URL while a dbt process starts."""
-    url = os.environ.get(ENV_DATABASE_URL)
-    values = dbt_env_from_url(url) if url else {}
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+from dagster_project.transform.translator import DistrohubDbtTranslator
 
 
 def record_publish_tests(
@@ -102,8 +44,7 @@ def distrohub_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: H
     """
     publish_tests: dict[str, list[tuple[str, bool]]] = {}
     built: set[str] = set()
-    with hub_connection_env():
-        invocation = dbt.cli(["build"], context=context)
+    invocation = dbt.cli(["build"], context=context)
     for event in invocation.stream():
         key = (
             context.asset_key_for_output(event.output_name)

@@ -25,7 +25,7 @@ systems as (
         '{{ policy.get('selling_unit', 'EA') }}'::text as selling_unit,
         {{ "'" ~ policy.price_list ~ "'" if policy.price_list else "null" }}::text as price_list_code,
         {{ "'" ~ policy.currency ~ "'" if policy.currency else "null" }}::text as declared_currency,
-        array[{% for level in policy.get('service_levels', []) %}'{{ level }}'{{ "," if not loop.last }}{% endfor %}]::text[]
+        array[{% for level in policy.get('service_levels', []) %}'{{ level }}'{{ "," if not loop.last }}{% endfor %}]::text[]  -- noqa: LT05 (rendered: every service level)
             as service_levels,
         {{ 'true' if policy.get('sell_incoming') else 'false' }} as sell_incoming,
         {{ allocation.get('priority', 1) }}::integer as allocation_priority,

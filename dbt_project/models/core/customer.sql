@@ -48,7 +48,7 @@ credit_limits as (
     from parties
     cross join lateral jsonb_array_elements_text(
         coalesce(parties.category_ids, '[]'::jsonb)
-    ) as party_category(category_id)
+    ) as party_category (category_id)
     inner join credit_limit_categories
         on credit_limit_categories.category_id = party_category.category_id::bigint
     order by parties.party_id, credit_limit_categories.amount

@@ -18,7 +18,8 @@ tpl_stock as (
 
 ),
 
-erp_stock as (
+-- unused, but its ref keeps the model it reads a parent of this one in dbt
+erp_stock as (  -- noqa: ST03
 
     select * from {{ ref('stg_tryton__stock') }}
 
@@ -48,7 +49,8 @@ tpl_positions as (
         sum(on_hand) as on_hand,
         max(snapshot_at) as as_of
     from tpl_stock
-    group by 1, 2, 3, 4
+    -- by position: by name, status would be the raw input column, not the mapped one
+    group by 1, 2, 3, 4  -- noqa: AM06
 
 ),
 

@@ -19,7 +19,7 @@ systems as (
         '{{ "dc" if system in wms_systems else "3pl" }}'::text as kind,
         '{{ system }}'::text as system,
         {{ "'" ~ policy.shipping_zone ~ "'" if policy.shipping_zone else "null" }}::text as shipping_zone,
-        array[{% for level in policy.get('service_levels', []) %}'{{ level }}'{{ "," if not loop.last }}{% endfor %}]::text[]
+        array[{% for level in policy.get('service_levels', []) %}'{{ level }}'{{ "," if not loop.last }}{% endfor %}]::text[]  -- noqa: LT05 (rendered: every service level)
             as service_levels,
         {{ policy.get('stock_feed_sla_minutes', 'null') }}::integer as stock_feed_sla_minutes,
         '{{ policy.get('stale_stock', 'hold') }}'::text as stale_stock

@@ -123,7 +123,7 @@ latest_tracking as (
         updated_at as tracking_updated_at
     from tracker_events
     where tracking_code is not null
-    order by tracking_code, updated_at desc nulls last, created_at desc nulls last
+    order by tracking_code asc, updated_at desc nulls last, created_at desc nulls last
 
 ),
 

@@ -7,6 +7,8 @@
   (owner_type customer). See customer_price_groups.yml.
 #}
 
+{{ config(meta={'freshness_sla_minutes': 180}) }}  {#- freshness SLA: hourly, with the prices #}
+
 with
 
 customers as (
@@ -68,7 +70,7 @@ priced_customers as (
         customers.sale_price_list_id,
         price_lists.price_list_id,
         price_lists.price_list_code,
-        exists (
+        exists(
             select 1
             from contract_customers
             where contract_customers.customer_code = customers.party_code

@@ -9,6 +9,8 @@
   has contract prices on (its group's rules for that SKU plus its contracts).
 #}
 
+{{ config(meta={'freshness_sla_minutes': 180}, pre_hook="{{ without_nested_loops() }}") }}  {#- freshness SLA: hourly #}
+
 with
 
 items as (
@@ -59,7 +61,7 @@ case_packs as (
         sku,
         case_pack
     from item_policy
-    order by sku, updated_at desc nulls last, loaded_at desc
+    order by sku asc, updated_at desc nulls last, loaded_at desc
 
 ),
 
@@ -600,9 +602,9 @@ winners as (
         row_number() over (
             partition by owner_type, owner_key, sku, currency, window_from, quantity
             order by
-                rule_rank,
+                rule_rank asc,
                 discount_percent desc nulls last,
-                rule_reference
+                rule_reference asc
         ) as winner_rank
     from priced
     where unit_price is not null

@@ -187,10 +187,10 @@ held_gates as (
         -- the first part that failed, in the order the gate checks them
         coalesce(
             case
-                when (latest.details -> 'parts' ->> 'freshness')::boolean is false then 'freshness'
-                when (latest.details -> 'parts' ->> 'dbt_tests')::boolean is false then 'dbt_tests'
-                when (latest.details -> 'parts' ->> 'expectations')::boolean is false then 'expectations'
-                when (latest.details -> 'parts' ->> 'blast_radius')::boolean is false then 'blast_radius'
+                when (latest.details->'parts'->>'freshness')::boolean is false then 'freshness'
+                when (latest.details->'parts'->>'dbt_tests')::boolean is false then 'dbt_tests'
+                when (latest.details->'parts'->>'expectations')::boolean is false then 'expectations'
+                when (latest.details->'parts'->>'blast_radius')::boolean is false then 'blast_radius'
             end,
             ''
         ) as failed_part,
@@ -332,6 +332,8 @@ order_holds as (
 
 ),
 
+
+
 {%- set recon_fix = {
     'missing_in_erp': "'the order is not in the ERP: check its hold (order_hold rows) or deliver it (`distrohub publish erp_sales_orders`)'",
     'duplicated_in_erp': "'cancel the duplicate sale in Tryton (keep one sale per order reference)'",
@@ -345,7 +347,7 @@ order_holds as (
     'receipt_missing': "'receive the shipped goods in the WMS (or chase the carrier)'",
     'invoice_mismatch': "'dispute the 810 with the supplier or correct the PO price in Tryton'",
     'return_not_credited': "'credit the received return in Tryton (credit note against its sale)'",
-} -%}
+} %}
 
 recon_rows as (
 

@@ -13,7 +13,7 @@
 {%- set slas = distrohub_stream_slas() -%}
 {%- set outbound_sla_minutes = var('ops_outbound_sla_minutes', 60) -%}
 
-{#- a number of minutes as a person reads it (operations/slas.py describe_minutes): 45 min,
+{#- a number of minutes as a person reads it (hub/slas.py describe_minutes): 45 min,
     3.2 h, 3 d; used as duration | replace('@', <minutes expression>) -#}
 {%- set duration -%}
     (case
@@ -91,7 +91,7 @@ latest_batch as (
         status as last_status,
         error as last_batch_error
     from batches
-    order by system, stream, started_at desc, finished_at desc nulls first
+    order by system asc, stream asc, started_at desc, finished_at desc nulls first
 
 ),
 
@@ -103,7 +103,7 @@ latest_success as (
         read as rows_last_load
     from batches
     where status = 'succeeded'
-    order by system, stream, finished_at desc
+    order by system asc, stream asc, finished_at desc
 
 ),
 
@@ -115,7 +115,7 @@ latest_failure as (
         error as last_error
     from batches
     where status = 'failed'
-    order by system, stream, finished_at desc nulls last, started_at desc
+    order by system asc, stream asc, finished_at desc nulls last, started_at desc
 
 ),
 
@@ -206,7 +206,7 @@ latest_message as (
         target,
         status as last_status
     from outbox
-    order by system, target, id desc
+    order by system asc, target asc, id desc
 
 ),
 
@@ -218,7 +218,7 @@ latest_message_error as (
         coalesce(error_code || ': ', '') || last_error as last_error
     from outbox
     where last_error is not null and status in ('pending', 'dead')
-    order by system, target, id desc
+    order by system asc, target asc, id desc
 
 ),
 

@@ -13,6 +13,8 @@
 --     candidate with the most left ships that much (whole selling units) and the rest
 --     is an explicit backorder there; a line no location can serve is a backorder without one.
 -- One row per line and fulfilment (ship / backorder); quantities in base units.
+{{ config(meta={'freshness_sla_minutes': 60}) }}  {#- freshness SLA: rebuilt on order events #}
+
 with recursive
 
 lines as (
@@ -161,12 +163,12 @@ walk as (
                 locations.location_code as location,
                 locations.kind as location_kind,
                 coalesce(locations.shipping_zone = line.shipping_zone, false) as in_zone,
-                coalesce((walk.remaining ->> locations.location_code)::integer, 0)
+                coalesce((walk.remaining->>locations.location_code)::integer, 0)
                     as remaining_before,
                 row_number() over (
                     order by
                         coalesce(locations.shipping_zone = line.shipping_zone, false) desc,
-                        coalesce((walk.remaining ->> locations.location_code)::integer, 0) desc,
+                        coalesce((walk.remaining->>locations.location_code)::integer, 0) desc,
                         locations.location_code
                 ) as candidate_rank
             from locations

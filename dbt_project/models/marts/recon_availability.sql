@@ -2,6 +2,8 @@
 -- target storefront_inventory): one row per store inventory level that differs, or that we
 -- published and the store no longer has. A level we never published is not a discrepancy
 -- here (publish.storefront_inventory against ops.published_state is the pending diff).
+{{ config(meta={'freshness_sla_minutes': 45}) }}  {#- freshness SLA: every 15 minutes #}
+
 with
 
 levels as (
@@ -41,7 +43,7 @@ compared as (
     select
         published.record_key,
         split_part(published.record_key, ':', 1) as system,
-        (published.payload ->> 'available')::integer as published_available,
+        (published.payload->>'available')::integer as published_available,
         live.available as live_available,
         published.published_at,
         live.updated_at as live_updated_at,
@@ -54,7 +56,7 @@ compared as (
     from published
     left join live on live.record_key = published.record_key
     where live.record_key is null
-       or live.available is distinct from (published.payload ->> 'available')::integer
+       or live.available is distinct from (published.payload->>'available')::integer
 
 ),
 

@@ -5,6 +5,8 @@
   posted are reversed (timing differences); what is left is a discrepancy.
 -#}
 
+{{ config(meta={'freshness_sla_minutes': 45}) }}  {#- freshness SLA: every 15 minutes #}
+
 with
 
 positions as (

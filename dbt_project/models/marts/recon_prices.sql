@@ -5,6 +5,8 @@
   price and the desired price taking effect).
 #}
 
+{{ config(meta={'freshness_sla_minutes': 45}) }}  {#- freshness SLA: every 15 minutes #}
+
 with
 
 live as (
@@ -38,11 +40,11 @@ compared as (
         live.price_seen_since,
         desired.price_valid_from,
         case
-            when live.price is distinct from desired.price
-                and live.compare_at_price is distinct from desired.compare_at_price
+            when (live.price is distinct from desired.price)
+                and (live.compare_at_price is distinct from desired.compare_at_price)
                 then 'price_and_compare_at'
-            when live.price is distinct from desired.price then 'price'
-            when live.compare_at_price is distinct from desired.compare_at_price
+            when (live.price is distinct from desired.price) then 'price'
+            when (live.compare_at_price is distinct from desired.compare_at_price)
                 then 'compare_at_price'
         end as mismatch
     from desired

@@ -1,3 +1,5 @@
+{{ config(meta={'freshness_sla_minutes': 45}) }}  {#- freshness SLA: every 15 minutes #}
+
 with
 
 returns as (

@@ -1,3 +1,4 @@
+{{ config(meta={'freshness_sla_minutes': 45}) }}  {#- freshness SLA: every 15 minutes #}
 {%- set tolerance = var('recon_amount_tolerance') -%}
 {%- set transit = "interval '" ~ var('recon_asn_transit_hours') ~ " hours'" -%}
 

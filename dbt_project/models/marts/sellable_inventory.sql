@@ -16,7 +16,11 @@
 -- Rebuilt for a few SKUs by the narrow path (macros/narrow.sql): every input read by SKU goes
 -- through narrow_scope('sku'), which is `true` in a normal build; the narrow scope always holds
 -- a kit together with all its components.
-{{ config(pre_hook="{{ narrow_lock() }}", indexes=[{'columns': ['sku']}]) }}
+{{ config(
+    meta={'freshness_sla_minutes': 60},
+    pre_hook=["{{ without_nested_loops() }}", "{{ narrow_lock() }}"],
+    indexes=[{'columns': ['sku']}]
+) }}  {#- freshness SLA: rebuilt on stock events #}
 
 with
 

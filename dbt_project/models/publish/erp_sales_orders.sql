@@ -1,3 +1,5 @@
+{{ config(meta={'freshness_sla_minutes': 60}) }}  {#- freshness SLA: rebuilt on order events #}
+
 with
 
 orders as (

@@ -1,3 +1,5 @@
+{{ config(meta={'freshness_sla_minutes': 60}) }}  {#- freshness SLA: rebuilt on shipment events #}
+
 with
 
 shipments as (
@@ -131,7 +133,7 @@ final as (
         and shipments.shipment_id = to_fulfil.shipment_id
     inner join orders on orders.order_key = to_fulfil.order_key
     where not orders.is_cancelled
-    group by
+    group by  -- noqa: AM06
         orders.system, orders.order_id, orders.order_key, shipments.shipment_id, shipments.source,
         shipments.system, shipments.location, shipments.carrier, shipments.service,
         shipments.tracking_number, shipments.shipped_at

@@ -7,10 +7,11 @@
 -- through narrow_scope('sku'), which is `true` in a normal build; after a full build its data
 -- version goes to ops.model_versions, which the narrow path keeps current.
 {{ config(
-    pre_hook="{{ narrow_lock() }}",
+    meta={'freshness_sla_minutes': 60},
+    pre_hook=["{{ without_nested_loops() }}", "{{ narrow_lock() }}"],
     post_hook="{{ track_data_version() }}",
     indexes=[{'columns': ['sku']}]
-) }}
+) }}  {#- freshness SLA: rebuilt on stock events #}
 
 with
 
@@ -21,7 +22,8 @@ sellable as (
 
 ),
 
-channels as (
+-- unused, but its ref keeps the model it reads a parent of this one in dbt
+channels as (  -- noqa: ST03
 
     select * from {{ ref('channel') }}
 

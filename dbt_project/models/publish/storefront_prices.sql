@@ -7,6 +7,8 @@
   marts.customer_prices and are not published here.
 #}
 
+{{ config(meta={'freshness_sla_minutes': 180}) }}  {#- freshness SLA: hourly, with the prices #}
+
 with
 
 variants as (

@@ -53,7 +53,7 @@ supplier_parts as (
     from ack_lines
     where supplier_part is not null
       and sku is not null
-    order by system, sku, ack_date desc nulls last, loaded_at desc
+    order by system asc, sku asc, ack_date desc nulls last, loaded_at desc
 
 ),
 
@@ -95,7 +95,7 @@ final as (
         and supplier_parts.sku = purchase_lines.sku
     -- only suppliers the hub trades EDI with
     where open_purchases.supplier_system in (
-        {%- for system in supplier_systems %}'{{ system }}'{{ ", " if not loop.last }}{% endfor -%}
+        {%- for system in supplier_systems %}'{{ system }}'{{ ", " if not loop.last }}{% endfor -%}  {#- noqa: LT05 #}
         {%- if supplier_systems | length == 0 %}null{% endif -%}
     )
 

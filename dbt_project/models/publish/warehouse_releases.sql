@@ -2,6 +2,8 @@
 -- an own DC or the 3PL): to a DC's WMS over its REST API, to the 3PL as an X12 940. Only orders
 -- the ERP has accepted (order intake passed: a sales order with the storefront reference exists)
 -- are released. A kit line is released as its components.
+{{ config(meta={'freshness_sla_minutes': 60}) }}  {#- freshness SLA: rebuilt on order events #}
+
 with
 
 routing as (

@@ -23,7 +23,7 @@ latest as (
         report_date
     from availability
     where sku is not null
-    order by system, sku, report_date desc nulls last, loaded_at desc, record_key desc
+    order by system asc, sku asc, report_date desc nulls last, loaded_at desc, record_key desc
 
 ),
 

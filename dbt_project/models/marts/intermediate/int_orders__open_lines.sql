@@ -61,7 +61,7 @@ released as (
     union
     select order_ref from tpl_advices where order_ref is not null
     union
-    select payload -> 'lines' -> 0 ->> 'order_key' from hub_releases
+    select payload->'lines'->0->>'order_key' from hub_releases
 
 ),
 

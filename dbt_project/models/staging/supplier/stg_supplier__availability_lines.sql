@@ -23,8 +23,19 @@ final as (
         line->>'line_id' as line_id,
         {{ x12_item_id('line', 'SK') }} as sku,
         {{ x12_item_id('line', 'VP') }} as vendor_part,
-        (select q->>'unit' from jsonb_array_elements(line->'quantities') as q where q->>'qualifier' = '33' limit 1) as unit,
-        (select (q#>>'{quantity,value}')::numeric from jsonb_array_elements(line->'quantities') as q where q->>'qualifier' = '33' limit 1) as quantity_available,
+        -- an 846 line has one QTY*33 (quantity available)
+        (
+            select q->>'unit'
+            from jsonb_array_elements(line->'quantities') as q
+            where q->>'qualifier' = '33'
+            limit 1  -- noqa: AM09
+        ) as unit,
+        (
+            select (q#>>'{quantity,value}')::numeric
+            from jsonb_array_elements(line->'quantities') as q
+            where q->>'qualifier' = '33'
+            limit 1  -- noqa: AM09
+        ) as quantity_available,
         _loaded_at as loaded_at
     from lines
 

@@ -22,7 +22,10 @@ final as (
         ) at time zone 'UTC' as shipped_at,
         payload#>>'{document,items,0,po_number}' as po_number,
         jsonb_array_length(payload#>'{document,items}') as item_count,
-        (select sum((i#>>'{quantity,value}')::numeric) from jsonb_array_elements(payload#>'{document,items}') as i) as quantity,
+        (
+            select sum((i#>>'{quantity,value}')::numeric)
+            from jsonb_array_elements(payload#>'{document,items}') as i
+        ) as quantity,
         _loaded_at as loaded_at
     from source
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import psycopg
 
-from dagster_project.operations.slas import describe_minutes
+from dagster_project.hub.slas import describe_minutes
 
 
 @dataclass(frozen=True)

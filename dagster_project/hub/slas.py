@@ -1,6 +1,8 @@
 """Freshness SLAs, declared in ``defs.yaml``: how old a stream's last successful load may be.
 
-One number per stream, read in this order:
+The rules, with no import of the product: the ingest, transform, quality and publish layers
+all use them (:func:`dagster_project.ingest.slas.declared_slas` applies them to the declared
+systems). One number per stream, read in this order:
 
 1. the stream's ``freshness_minutes``;
 2. its system's ``freshness_minutes`` (an attribute of the SystemComponent block);
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,31 +40,9 @@ def sla_minutes(kind: str, system_minutes: int | None, stream_minutes: int | Non
     return stream_minutes or system_minutes or KIND_SLA_MINUTES.get(kind, DEFAULT_SLA_MINUTES)
 
 
-def declared_slas(defs_dir: Path | None = None) -> dict[tuple[str, str], int]:
-    """(system, stream) → SLA minutes, for every declared stream."""
-    from dagster_project.ingest.registry import DEFS_DIR, declared_systems
-
-    out: dict[tuple[str, str], int] = {}
-    for name, (config, streams) in declared_systems(defs_dir or DEFS_DIR).items():
-        for stream in streams:
-            out[(name, stream.name)] = sla_minutes(
-                config.kind, config.freshness_minutes, stream.freshness_minutes
-            )
-    return out
-
-
-def outbound_sla_minutes() -> int:
-    """The delivery SLA: ``ops_outbound_sla_minutes`` in dbt_project.yml's vars (default 60)."""
-    import yaml
-
-    from dagster_project.transform.project import DBT_PROJECT_DIR
-
-    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
-    return int((project.get("vars") or {}).get("ops_outbound_sla_minutes") or 60)
-
-
 def model_sla_minutes(props: Mapping[str, Any]) -> int | None:
-    """A dbt model's freshness SLA: ``meta.freshness_sla_minutes`` (dbt_project.yml), if any."""
+    """A dbt model's freshness SLA, if any: ``meta.freshness_sla_minutes`` (the model's
+    config(), else its folder's in dbt_project.yml)."""
     if props.get("resource_type") != "model":
         return None
     meta = (props.get("config") or {}).get("meta") or props.get("meta") or {}
