@@ -35,8 +35,8 @@ from pydantic import BaseModel, ConfigDict
 from dagster_project.connectors.base import StreamConfig
 from dagster_project.connectors.http import AuthenticationFailed, HttpError, HttpStatusError
 from dagster_project.hub.resource import HubDatabase
-from dagster_project.ingest.declarations import SystemDeclaration, resolve_block
 from dagster_project.hub.slas import freshness_policy, sla_minutes
+from dagster_project.ingest.declarations import SystemDeclaration, resolve_block
 from dagster_project.ingest.files import sync_folder
 from dagster_project.ingest.readers import ConfigurationError, open_reader
 from dagster_project.ingest.sync import sync_stream

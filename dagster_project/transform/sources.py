@@ -30,8 +30,8 @@ from pathlib import Path
 
 import yaml
 
-from dagster_project.ingest.declarations import DEFS_DIR, system_declarations
 from dagster_project.hub.slas import sla_minutes
+from dagster_project.ingest.declarations import DEFS_DIR, system_declarations
 from dagster_project.transform.policy import channel_policy, location_policy
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
