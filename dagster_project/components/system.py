@@ -18,8 +18,9 @@ Example (``defs/systems/storefronts/defs.yaml``)::
 The block holds only what is the instance's own; the streams and kind-wide settings come
 from its kind's template, ``defs/kinds/shopify.yaml``, merged by
 :func:`dagster_project.ingest.declarations.resolve_block` (rules there and in
-``defs/kinds/README.md``). Each stream becomes the asset ``raw/<system>__<stream>`` (group
-``<system>``, pool ``<pool>``) that lands into the table of the same name. Adding a second
+``dagster_project/defs/kinds/README.md``). Each stream becomes the asset
+``raw/<system>__<stream>`` (group ``<system>``, pool ``<pool>``) that lands into the table of
+the same name. Adding a second
 storefront or warehouse is another block like this one: no Python.
 """
 

@@ -10,10 +10,12 @@ the dbt sources generator, the webhook receiver, the worker, the bench) goes thr
 
 The templates are YAML data files read here, not Python defaults in the component: an
 operator reads and diffs them like the blocks they complete, and a kind's streams (e.g.
-Tryton's models and fields) stay data, as STYLE.md wants of streams. ``defs/kinds/`` holds no
-``defs.yaml`` and no Python, so Dagster's ``load_from_defs_folder`` loads nothing from it.
+Tryton's models and fields) stay data, as a stream should be (docs/architecture.md).
+``defs/kinds/`` holds no ``defs.yaml`` and no Python, so Dagster's ``load_from_defs_folder``
+loads nothing from it.
 
-Merge rules (also at the top of each template and in ``defs/kinds/README.md``):
+Merge rules (also at the top of each template and in
+``dagster_project/defs/kinds/README.md``):
 
 * a field of the block replaces the template's field; ``settings`` and ``credentials`` are
   merged key by key (shallowly: a key of the block replaces the template's key whole);
