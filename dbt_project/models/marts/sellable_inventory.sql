@@ -3,7 +3,9 @@
 --
 --   net available  = max(sellable on-hand − committed − safety stock, 0), in base units, where
 --                    committed = the warehouse's open allocations and picks (the 3PL's committed)
---                    + open order lines routed to the location but not yet released to it;
+--                    + open order lines routed to the location but not yet released to it
+--                    + released lines the warehouse's figures do not commit yet (a WMS release
+--                    not yet allocated, a 940 the 3PL's snapshot does not reflect yet);
 --   a kit          = min over its components of floor(component net available / qty per kit);
 --   a drop-ship    = the supplier's latest 846 quantity less open lines routed to it;
 --   channel share  = its reserved quantity (taken in priority order), plus its share of what
@@ -41,6 +43,13 @@ stock as (
 routing as (
 
     select * from {{ ref('order_routing') }}
+    where {{ narrow_scope('sku') }}
+
+),
+
+released as (
+
+    select * from {{ ref('int_orders__released_lines') }}
     where {{ narrow_scope('sku') }}
 
 ),
@@ -116,6 +125,14 @@ routed_by_position as (
 
 ),
 
+released_by_position as (
+
+    select sku, location, sum(quantity)::integer as committed_released
+    from released
+    group by sku, location
+
+),
+
 stocked as (
 
     select
@@ -124,13 +141,17 @@ stocked as (
         stock.sellable_on_hand,
         stock.committed_physical,
         coalesce(routed_by_position.committed_open_orders, 0) as committed_open_orders,
-        stock.committed_physical + coalesce(routed_by_position.committed_open_orders, 0)
+        coalesce(released_by_position.committed_released, 0) as committed_released,
+        stock.committed_physical
+        + coalesce(routed_by_position.committed_open_orders, 0)
+        + coalesce(released_by_position.committed_released, 0)
             as committed,
         items.safety_stock,
         greatest(
             stock.sellable_on_hand
             - stock.committed_physical
             - coalesce(routed_by_position.committed_open_orders, 0)
+            - coalesce(released_by_position.committed_released, 0)
             - items.safety_stock,
             0
         ) as net_available,
@@ -141,6 +162,9 @@ stocked as (
     left join routed_by_position
         on routed_by_position.sku = stock.sku
         and routed_by_position.location = stock.location
+    left join released_by_position
+        on released_by_position.sku = stock.sku
+        and released_by_position.location = stock.location
     left join incoming on incoming.sku = stock.sku and incoming.location = stock.location
 
 ),
@@ -204,6 +228,7 @@ positions as (
         stocked.sellable_on_hand,
         stocked.committed_physical,
         stocked.committed_open_orders,
+        stocked.committed_released,
         stocked.committed,
         stocked.safety_stock,
         stocked.net_available,
@@ -223,7 +248,7 @@ positions as (
         kits.sku,
         kits.location,
         locations.kind,
-        null, null, null, null, null, null,
+        null, null, null, null, null, null, null,
         0,
         kits.kit_limit,
         null,
@@ -240,7 +265,8 @@ positions as (
         drop_ships.sku,
         drop_ships.location,
         'supplier',
-        null, null, drop_ships.committed_open_orders, drop_ships.committed_open_orders, null, null,
+        null, null, drop_ships.committed_open_orders, null, drop_ships.committed_open_orders,
+        null, null,
         0,
         null,
         drop_ships.drop_ship_available,
@@ -333,6 +359,7 @@ final as (
         sellable_on_hand,
         committed_physical,
         committed_open_orders,
+        committed_released,
         committed,
         safety_stock,
         net_available,
