@@ -1,6 +1,9 @@
 -- Storefront order lines still to ship that no warehouse has been given yet (no WMS release,
--- no 3PL shipping advice for the order, no release the hub has enqueued or sent): the demand order routing places. Quantities are
--- converted to base units (a case line on a CS channel is case pack × quantity).
+-- no 3PL shipping advice for the order, no release the hub has enqueued or sent) and that no
+-- warehouse has shipped any of (a confirmed WMS shipment or 945, whatever the store's
+-- fulfillment_status still says: routed again, it could ship twice): the demand order routing
+-- places. Quantities are converted to base units (a case line on a CS channel is case pack ×
+-- quantity).
 with
 
 orders as (
@@ -45,6 +48,12 @@ tpl_advices as (
 
 ),
 
+shipments as (
+
+    select * from {{ ref('shipment') }}
+
+),
+
 -- releases the hub has given a location (publish target warehouse_releases): sent, waiting in
 -- the outbox, or dead (an operator decides): routing such an order again could ship it twice
 hub_releases as (
@@ -62,6 +71,8 @@ released as (
     select order_ref from tpl_advices where order_ref is not null
     union
     select payload->'lines'->0->>'order_key' from hub_releases
+    union
+    select order_ref from shipments where order_ref is not null
 
 ),
 
