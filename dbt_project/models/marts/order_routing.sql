@@ -4,7 +4,8 @@
 --   * a drop-ship item ships from its supplier while the supplier's 846 covers it;
 --   * otherwise the candidates are the own locations (DC or 3PL) that offer the order's
 --     service level, ranked: in the customer's shipping zone first, then most free stock
---     (sellable on-hand minus what the warehouse has committed), then location code. A kit
+--     (sellable on-hand minus what the warehouse has committed and what released lines it has
+--     not allocated yet still claim: int_orders__released_lines), then location code. A kit
 --     counts as many free as its scarcest component allows;
 --   * each location's free stock is reduced by the earlier lines of the item shipped from it
 --     (a recursive walk over each item's lines); a kit's components are not reduced by lines
@@ -26,6 +27,12 @@ lines as (
 stock as (
 
     select * from {{ ref('int_inventory__physical_stock') }}
+
+),
+
+released as (
+
+    select * from {{ ref('int_orders__released_lines') }}
 
 ),
 
@@ -53,10 +60,29 @@ drop_ship_supply as (
 
 ),
 
+released_by_position as (
+
+    select sku, location, sum(quantity) as quantity
+    from released
+    group by sku, location
+
+),
+
 free_stock as (
 
-    select sku, location, greatest(sellable_on_hand - committed_physical, 0) as free_quantity
+    select
+        stock.sku,
+        stock.location,
+        greatest(
+            stock.sellable_on_hand
+            - stock.committed_physical
+            - coalesce(released_by_position.quantity, 0),
+            0
+        ) as free_quantity
     from stock
+    left join released_by_position
+        on released_by_position.sku = stock.sku
+        and released_by_position.location = stock.location
 
 ),
 
