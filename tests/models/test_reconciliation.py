@@ -172,8 +172,8 @@ def test_clean_world_lists_what_its_stalled_pipeline_left(clean_world: LandedWor
     )
     with psycopg.connect(clean_world.hub) as conn:
 
-        def pairs(query: str) -> set[tuple]:
-            return set(conn.execute(query).fetchall())
+        def pairs(query: str, *args) -> set[tuple]:
+            return set(conn.execute(query, args).fetchall())
 
         # Orders: every open order older than the grace with no ERP sale is listed, however
         # far the ERP's intake got; one intake holds is held with its reason, not missing.
@@ -186,8 +186,8 @@ def test_clean_world_lists_what_its_stalled_pipeline_left(clean_world: LandedWor
                               from publish.erp_sales_orders where hold_reason is not null
                              group by order_key) h on h.order_key = o.order_key
                 where not o.is_cancelled and o.erp_sale_count = 0
-                  and o.created_at <= (select max(detected_at) from marts.recon_orders)
-                                      - interval '15 minutes'"""
+                  and o.created_at <= %s::timestamptz - interval '15 minutes'""",
+            as_of,
         )
         assert {d for _, d, _ in expected} == {"missing_in_erp", "held"}, expected
         assert pairs("select order_key, discrepancy, erp_value from marts.recon_orders") == expected
