@@ -65,9 +65,13 @@ def test_dbt_build_is_green_on_the_sandbox_world(clean_world: LandedWorld) -> No
     assert {c.asset_key for c in checks} >= {k for k in dbt_keys if k.path[0] != "staging"} - {
         k for k in dbt_keys if k.path[1].startswith("int_") or k.path[1] == "shipping_zones"
     }
-    assert len(checks) > 300 and all(c.passed for c in checks), [
-        c.check_name for c in checks if not c.passed
-    ]
+    # Every check passes but the reconciliation SLAs of orders and shipments: the clean world's
+    # pipeline is stalled as landed (no delivery runs, nothing posts shipments), and a
+    # reconciliation judges each record by its own age, so those views rightly breach
+    # (tests/models/test_reconciliation.py checks what they list).
+    stalled = {("marts/recon_orders", "sla"), ("marts/recon_shipments_by_warehouse", "sla")}
+    failing = {(c.asset_key.to_user_string(), c.check_name) for c in checks if not c.passed}
+    assert len(checks) > 300 and failing <= stalled, failing
     print(f"dbt build through Dagster: {clean_world.build_seconds:.1f} s, {len(checks)} checks")
 
     truth = clean_world.sandbox.control.truth(["orders", "stock"])

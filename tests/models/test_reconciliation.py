@@ -2,11 +2,13 @@
 
 On the ``discrepancies`` world (sandbox and ERP seeded with that scenario) every
 planted discrepancy of the truth appears in its recon view, with the values of
-both sides. On the clean world no recon row breaches its SLA: the clean world has
-no discrepancy, and what the views may still show are problems that are not late
-yet (a supplier receipt whose goods are due but not yet received inside the SLA,
-say). Ages are measured at the sandbox clock (DISTROHUB_AS_OF), so they do
-not depend on when the test runs.
+both sides. The clean world's data agree, but its pipeline is stalled as landed:
+no delivery runs (the orders placed in the sandbox's days never reach the ERP) and
+nothing posts shipments. Each record is judged by its own age against its SLA, never
+by how far the hub got, so the views list exactly what the stall left (every such
+order, held ones as held, every confirmation, one matching no order as unmatched)
+and nothing else. Ages are measured at the sandbox clock (DISTROHUB_AS_OF), so they
+do not depend on when the test runs.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ def recon_keys(definitions: dg.Definitions) -> list[dg.AssetKey]:
     wanted = [k for k in keys if k.path[0] in ("raw", "staging", "core")]
     wanted += [k for k in keys if k.path[0] == "marts" and k.path[-1] in RECON_VIEWS]
     assert {k.path[-1] for k in wanted if k.path[0] == "marts"} == set(RECON_VIEWS)
-    return wanted
+    # recon_orders reads intake's holds
+    return [*wanted, dg.AssetKey(["publish", "erp_sales_orders"])]
 
 
 def build_world(hub: str, erp, **sandbox_args) -> tuple[dict, str]:
@@ -159,26 +162,75 @@ def test_every_planted_discrepancy_is_in_its_recon_view(hub, erp_discrepancies) 
         assert detected_at.isoformat().replace("+00:00", "Z") == as_of
 
 
-def test_clean_world_breaches_no_sla(clean_world: LandedWorld) -> None:
-    # the shared clean world, its recon views rebuilt at the sandbox clock
+def test_clean_world_lists_what_its_stalled_pipeline_left(clean_world: LandedWorld) -> None:
+    # the shared clean world, its recon views and exceptions rebuilt at the sandbox clock
     as_of = clean_world.sandbox.control.status()["now"]
-    clean_world.rebuild(*(f"marts/{view}" for view in RECON_VIEWS), env={"DISTROHUB_AS_OF": as_of})
+    clean_world.rebuild(
+        *(f"marts/{view}" for view in RECON_VIEWS),
+        "marts/ops_exceptions",
+        env={"DISTROHUB_AS_OF": as_of},
+    )
     with psycopg.connect(clean_world.hub) as conn:
-        # The world never invoices its customers, so the invoicing check runs only once the
-        # ERP holds a customer invoice; sales orders that tests/erp confirm in the session's
-        # shared ERP create some, and then every shipped order is rightly "not invoiced".
-        # Those rows say nothing about the clean world and are left out here.
-        for view in RECON_VIEWS:
-            found = [r for r in rows(conn, view) if r.get("discrepancy") != "not_invoiced"]
-            print(f"\n{view}: {len(found)} rows")
-            for row in found:
-                print("  ", {k: str(v) for k, v in row.items() if v is not None})
-            assert [r for r in found if r["sla_status"] == "breached"] == [], view
-        # the order, shipment, inventory and return checks find nothing else at all
-        for view in ("recon_orders", "recon_shipments", "recon_inventory", "recon_returns"):
-            found = [r for r in rows(conn, view) if r["discrepancy"] != "not_invoiced"]
-            assert found == [], view
+
+        def pairs(query: str, *args) -> set[tuple]:
+            return set(conn.execute(query, args).fetchall())
+
+        # Orders: every open order older than the grace with no ERP sale is listed, however
+        # far the ERP's intake got; one intake holds is held with its reason, not missing.
+        expected = pairs(
+            """select o.order_key,
+                      case when h.hold_reason is null then 'missing_in_erp' else 'held' end,
+                      coalesce('held: ' || h.hold_reason, 'missing')
+                 from core."order" o
+                 left join (select order_key, min(hold_reason) as hold_reason
+                              from publish.erp_sales_orders where hold_reason is not null
+                             group by order_key) h on h.order_key = o.order_key
+                where not o.is_cancelled and o.erp_sale_count = 0
+                  and o.created_at <= %s::timestamptz - interval '15 minutes'""",
+            as_of,
+        )
+        assert {d for _, d, _ in expected} == {"missing_in_erp", "held"}, expected
+        assert pairs("select order_key, discrepancy, erp_value from marts.recon_orders") == expected
+        # Shipments: nothing posts them, so every confirmation is listed; the 3PL's confirmation
+        # of a history release (HIST-<order>) matches no order and is listed as unmatched.
+        expected = pairs(
+            """select s.system, s.shipment_id,
+                      case when s.order_key is null then 'unmatched' else 'not_posted' end
+                 from core.shipment s
+                 left join core."order" o on o.order_key = s.order_key
+                where o.erp_shipment_state is distinct from 'sent'"""
+        )
+        assert any(d == "unmatched" for *_, d in expected), expected
+        found = pairs(
+            """select shipment_system, shipment_id, discrepancy from marts.recon_shipments
+                where discrepancy <> 'not_invoiced'"""
+        )
+        assert found == expected
+        (unposted_in_time,) = conn.execute(
+            """select count(*) from marts.recon_shipments
+                where discrepancy <> 'not_invoiced' and age_hours > sla_hours
+                  and sla_status <> 'breached'"""
+        ).fetchone()
+        assert unposted_in_time == 0
+        # each unmatched confirmation is an exception naming its system and reference
+        unmatched = pairs(
+            """select shipment_system, shipment_id, order_ref from marts.recon_shipments
+                where discrepancy = 'unmatched' and sla_status = 'breached'"""
+        )
+        assert unmatched
+        for system, shipment_id, order_ref in unmatched:
+            (remediation,) = conn.execute(
+                """select remediation from marts.ops_exceptions
+                    where error_code = 'shipment_unmatched' and system = %s and record_key = %s""",
+                (system, shipment_id),
+            ).fetchone()
+            assert system in remediation and order_ref in remediation, remediation
+        # the data agree: no other discrepancy anywhere
+        for view in ("recon_inventory", "recon_returns"):
+            assert rows(conn, view) == [], view
         (invoice_mismatches,) = conn.execute(
             "select count(*) from marts.recon_supplier where discrepancy = 'invoice_mismatch'"
         ).fetchone()
         assert invoice_mismatches == 0
+        found = [r for r in rows(conn, "recon_supplier") if r["sla_status"] == "breached"]
+        assert found == []

@@ -340,6 +340,7 @@ order_holds as (
     'total_mismatch': "'compare the order in the storefront with the sale in Tryton and correct the sale'",
     'status_mismatch': "'cancel the order on the side where it is still open (storefront or Tryton)'",
     'not_posted': "'post the shipment in Tryton (or check the warehouse confirmation reached it)'",
+    'shipment_unmatched': "'ask ' || system || ' which order its confirmation with order reference ' || coalesce(order_ref, '(none)') || ' shipped and have it resend the confirmation with that order key, then rebuild core/shipment'",
     'not_invoiced': "'invoice the shipped sale in Tryton'",
     'onhand_mismatch': "'count the item at the location and post the adjustment in Tryton or the WMS'",
     'ack_missing': "'ask the supplier for the 855 acknowledging the PO (or re-send the 850)'",
@@ -358,19 +359,28 @@ recon_rows as (
         order_key as record_key,
         'order ' || order_key || ': ' || discrepancy
         || coalesce(' (storefront ' || storefront_value || ', ERP ' || erp_value || ')', '') as detail,
+        null::text as order_ref,
         since
     from recon_orders
+    -- a held order is an order_hold row already (its detail and fix)
     where sla_status = 'breached'
+      and discrepancy <> 'held'
 
     union all
 
     select
         'reconciliation:shipments:' || shipment_system || ':' || shipment_id || ':' || discrepancy,
-        discrepancy,
+        case discrepancy when 'unmatched' then 'shipment_unmatched' else discrepancy end,
         shipment_system,
         shipment_id,
         'shipment ' || shipment_id || ' from ' || coalesce(location, shipment_system)
-        || coalesce(' for order ' || order_key, '') || ': ' || discrepancy,
+        || coalesce(' for order ' || order_key, '')
+        || case
+            when discrepancy = 'unmatched'
+                then ': its order reference ' || coalesce(order_ref, '(none)') || ' matches no order'
+            else ': ' || discrepancy
+        end,
+        order_ref,
         since
     from recon_shipments
     where sla_status = 'breached'
@@ -384,6 +394,7 @@ recon_rows as (
         sku || '@' || location,
         sku || ' at ' || location || ': ' || physical_system || ' counts ' || physical_quantity
         || ', the ERP books ' || erp_book_quantity || ' (difference ' || difference || ')',
+        null,
         since
     from recon_inventory
     where sla_status = 'breached'
@@ -397,6 +408,7 @@ recon_rows as (
         po_number,
         'PO ' || po_number || ' (' || supplier_code || '): ' || discrepancy
         || coalesce(' (expected ' || expected_value || ', got ' || actual_value || ')', ''),
+        null,
         since
     from recon_supplier
     where sla_status = 'breached'
@@ -409,6 +421,7 @@ recon_rows as (
         return_system,
         return_key,
         'return ' || return_key || coalesce(' of order ' || order_key, '') || ': ' || discrepancy,
+        null,
         since
     from recon_returns
     where sla_status = 'breached'
@@ -423,6 +436,7 @@ recon_rows as (
         coalesce(sku, variant_id::text) || ' in ' || system || ': the store shows '
         || coalesce(live_price::text, 'no price') || ', the hub published '
         || coalesce(desired_price::text, 'none'),
+        null,
         detected_at
     from recon_prices
     where sla_status = 'breached'
@@ -437,6 +451,7 @@ recon_rows as (
         coalesce(sku, record_key) || ' in ' || system || ': the store shows '
         || coalesce(live_available::text, 'nothing') || ', the hub published '
         || published_available,
+        null,
         detected_at
     from recon_availability
     where sla_status = 'breached'

@@ -9,17 +9,21 @@ orders as (
 
 ),
 
--- The ERP's intake horizon: the newest storefront order the ERP holds a sale for.
--- An order placed before it with no sale is a gap (the ERP lost or skipped it);
--- an order placed after it is still in the hub's intake (publish.erp_sales_orders).
-erp_horizon as (
+-- orders intake holds back from the ERP (publish.erp_sales_orders): one hold reason per order
+holds as (
 
-    select max(created_at) as erp_horizon_at
-    from orders
-    where erp_sale_count > 0
+    select
+        order_key,
+        min(hold_reason) as hold_reason
+    from {{ ref('erp_sales_orders') }}
+    where hold_reason is not null
+    group by order_key
 
 ),
 
+-- Each order is judged by its own age, never by how far the ERP's intake got: an order with no
+-- sale and no hold past the grace is missing, and when intake stops every later order past
+-- the grace is listed (within its SLA at first, then breached).
 missing_in_erp as (
 
     select
@@ -27,14 +31,33 @@ missing_in_erp as (
         'missing_in_erp'::text as discrepancy,
         orders.presentment_total_price::text || ' ' || orders.presentment_currency as storefront_value,
         'missing'::text as erp_value,
-        orders.created_at as since
+        orders.created_at as since,
+        {{ var('recon_sla_hours')['orders'] }} as sla_hours
     from orders
-    cross join erp_horizon
+    left join holds on holds.order_key = orders.order_key
     where not orders.is_cancelled
       and orders.erp_sale_count = 0
-      and orders.created_at < erp_horizon.erp_horizon_at
+      and holds.order_key is null
       and orders.created_at
           <= {{ as_of() }} - interval '{{ var("recon_order_grace_minutes") }} minutes'
+
+),
+
+-- An order intake holds (credit_hold, payment_pending, unknown_customer) is not missing: it
+-- waits for a person's decision, with the hold's SLA from the order's placement.
+held as (
+
+    select
+        orders.order_key,
+        'held'::text as discrepancy,
+        orders.presentment_total_price::text || ' ' || orders.presentment_currency as storefront_value,
+        'held: ' || holds.hold_reason as erp_value,
+        orders.created_at as since,
+        {{ var('recon_sla_hours')['orders_held'] }} as sla_hours
+    from orders
+    inner join holds on holds.order_key = orders.order_key
+    where not orders.is_cancelled
+      and orders.erp_sale_count = 0
 
 ),
 
@@ -45,7 +68,8 @@ duplicated_in_erp as (
         'duplicated_in_erp'::text as discrepancy,
         '1'::text as storefront_value,
         erp_sale_count::text as erp_value,
-        created_at as since
+        created_at as since,
+        {{ var('recon_sla_hours')['orders'] }} as sla_hours
     from orders
     where erp_sale_count > 1
 
@@ -58,7 +82,8 @@ total_mismatch as (
         'total_mismatch'::text as discrepancy,
         presentment_total_price::text || ' ' || presentment_currency as storefront_value,
         erp_total_amount::text || ' ' || coalesce(erp_currency, '?') as erp_value,
-        created_at as since
+        created_at as since,
+        {{ var('recon_sla_hours')['orders'] }} as sla_hours
     from orders
     where erp_sale_count > 0
       and not is_cancelled
@@ -79,7 +104,8 @@ status_mismatch as (
         erp_sale_state as erp_value,
         -- the storefront cancellation; the ERP exposes no cancellation time, so an
         -- ERP-only cancellation counts from the order's placement
-        coalesce(cancelled_at, created_at) as since
+        coalesce(cancelled_at, created_at) as since,
+        {{ var('recon_sla_hours')['orders'] }} as sla_hours
     from orders
     where erp_sale_count > 0
       and is_cancelled <> coalesce(erp_sale_state = 'cancelled', false)
@@ -89,6 +115,8 @@ status_mismatch as (
 discrepancies as (
 
     select * from missing_in_erp
+    union all
+    select * from held
     union all
     select * from duplicated_in_erp
     union all
@@ -114,7 +142,7 @@ final as (
         orders.erp_sale_count,
         orders.erp_sale_number,
         discrepancies.since,
-        {{ recon_sla_columns('discrepancies.since', var('recon_sla_hours')['orders']) }}
+        {{ recon_sla_columns('discrepancies.since', 'discrepancies.sla_hours') }}
     from discrepancies
     inner join orders on orders.order_key = discrepancies.order_key
 

@@ -37,17 +37,6 @@ shipment_sales as (
 
 ),
 
--- The ERP's posting horizon: the latest confirmation the ERP has posted. One
--- shipped before it and still unposted is a gap; one after it is still in the
--- hub's posting queue.
-posting_horizon as (
-
-    select max(shipped_at) as posted_until
-    from shipment_sales
-    where is_posted
-
-),
-
 -- Customer invoicing is checked only where the ERP invoices sales at all: an
 -- ERP with no customer invoice (none seeded, invoicing done elsewhere) would
 -- otherwise flag every shipment older than the invoicing SLA.
@@ -60,6 +49,8 @@ erp_invoicing as (
 
 ),
 
+-- Each confirmation is judged by its own age against the posting SLA, never against how far
+-- the ERP's posting got: when nothing posts at all, every confirmation past the SLA is listed.
 not_posted as (
 
     select
@@ -72,9 +63,23 @@ not_posted as (
             else 'shipment ' || shipment_sales.erp_shipment_state
         end as erp_value
     from shipment_sales
-    cross join posting_horizon
-    where not shipment_sales.is_posted
-      and shipment_sales.shipped_at < posting_horizon.posted_until
+    where shipment_sales.order_key is not null
+      and not shipment_sales.is_posted
+
+),
+
+-- A confirmation whose order reference matches no order (core.shipment.order_key is null)
+-- cannot be posted: it is listed, never ignored, with the posting SLA.
+unmatched as (
+
+    select
+        shipment_sales.system,
+        shipment_sales.shipment_id,
+        'unmatched'::text as discrepancy,
+        {{ var('recon_sla_hours')['shipments_post'] }} as sla_hours,
+        'no order ' || coalesce(shipment_sales.order_ref, '(no reference)') as erp_value
+    from shipment_sales
+    where shipment_sales.order_key is null
 
 ),
 
@@ -97,6 +102,8 @@ not_invoiced as (
 discrepancies as (
 
     select * from not_posted
+    union all
+    select * from unmatched
     union all
     select * from not_invoiced
 

@@ -43,6 +43,7 @@ final as (
             || case discrepancy
                 when 'not_posted' then ' not posted to ERP'
                 when 'not_invoiced' then ' not invoiced in ERP'
+                when 'unmatched' then ' matching no order'
                 else ' ' || discrepancy
             end
             || ' for '
