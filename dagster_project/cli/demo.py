@@ -442,17 +442,27 @@ def delivery_table(materialized: list[tuple[str, dict]]) -> Table | None:
 
 @click.command()
 @click.option("--port", type=int, default=None, help="Port (default 3000, DISTROHUB_UI_PORT).")
-def ui(port: int | None) -> None:
-    """Serve the Dagster UI (dagster dev) on 127.0.0.1."""
+@click.option(
+    "--no-daemon",
+    is_flag=True,
+    help="Serve the UI only (dagster-webserver): no schedules, sensors or queued runs start, "
+    "so what it shows stays as the last runs left it.",
+)
+def ui(port: int | None, no_daemon: bool) -> None:
+    """Serve the Dagster UI on 127.0.0.1: `dagster dev` (the webserver and the daemon that
+    runs the schedules and sensors), or with --no-daemon the webserver alone."""
     _start_hub_or_exit()
     port = port or _ui_port()
-    exe = shutil.which("dagster", path=os.path.dirname(sys.executable)) or shutil.which("dagster")
+    name = "dagster-webserver" if no_daemon else "dagster"
+    exe = shutil.which(name, path=os.path.dirname(sys.executable)) or shutil.which(name)
     if exe is None:
-        err.print("[red]dagster not found in the venv: run `make install`[/]")
+        err.print(f"[red]{name} not found in the venv: run `make install`[/]")
         sys.exit(1)
-    console.print(f"Dagster UI on http://{UI_HOST}:{port} (Ctrl-C stops it)")
+    what = "the UI alone, no daemon" if no_daemon else "the UI and the daemon"
+    console.print(f"Dagster UI on http://{UI_HOST}:{port} ({what}; Ctrl-C stops it)")
     os.chdir(settings.REPO_ROOT)
-    os.execv(exe, [exe, "dev", "-w", "workspace.yaml", "-h", UI_HOST, "-p", str(port)])
+    serve = ["-w", "workspace.yaml", "-h", UI_HOST, "-p", str(port)]
+    os.execv(exe, [exe, *serve] if no_daemon else [exe, "dev", *serve])
 
 
 @click.command()
