@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +30,7 @@ from dagster_project.ingest.validation import (
     _fast_check,
     _validator,
 )
+from tests.waiting import wait_until
 
 
 # ------------------------------------------------------------------ read_ahead
@@ -56,7 +56,11 @@ def test_read_ahead_keeps_the_order_and_reads_one_page_ahead() -> None:
     source = Source(6)
     taken = []
     for page in read_ahead(iter(source)):
-        time.sleep(0.05)  # "committing": the reader fetches the next page meanwhile
+        # while this page is "committed", the reader fetches the next one, and no more
+        wait_until(
+            f"the reader to fetch the page after page {page}",
+            lambda page=page: source.read >= min(page + 2, source.n),
+        )
         assert source.read <= page + 2  # this page and at most one more
         taken.append(page)
     assert taken == list(range(6))
