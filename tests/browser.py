@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-import pytest
-
 from dagster_project.hub.settings import REPO_ROOT
+from tests.prerequisites import missing_prerequisite
 from tests.waiting import wait_until
 
 if TYPE_CHECKING:
@@ -73,11 +72,8 @@ def missing_browser() -> str | None:
 def require_browser() -> None:
     """Fail (CI=true) or skip (elsewhere) with the install command when the browser is missing."""
     problem = missing_browser()
-    if problem is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and the browser cannot run: {problem}", pytrace=False)
-    pytest.skip(problem)
+    if problem is not None:
+        missing_prerequisite(f"the browser cannot run: {problem}")
 
 
 class Browser:

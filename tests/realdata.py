@@ -12,33 +12,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NoReturn
 
-import pytest
+from tests.prerequisites import missing_prerequisite
 
 ENV_VAR = "DISTROHUB_REALDATA"
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
 
-def realdata_dir() -> Path:
-    """The folder of real payloads (it may not exist)."""
-    return Path(os.environ.get(ENV_VAR) or DEFAULT_DIR)
-
-
-def missing(path: Path) -> NoReturn:
-    """Skip the test (fail it under CI=true): ``path`` of the real payloads is absent."""
-    message = (
-        f"real public payloads not found at {path}: set {ENV_VAR} to their folder "
-        "(docs/connecting.md, Real public payloads)"
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {message}", pytrace=False)
-    pytest.skip(message)
-
-
 def realdata(relative: str = "") -> Path:
     """The folder, or the file or folder ``relative`` in it; skips (or fails) when absent."""
-    path = realdata_dir() / relative
+    path = Path(os.environ.get(ENV_VAR) or DEFAULT_DIR) / relative
     if not path.exists():
-        missing(path)
+        missing_prerequisite(
+            f"real public payloads not found at {path}: set {ENV_VAR} to their folder "
+            "(docs/connecting.md, Real public payloads)"
+        )
     return path

@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -397,23 +396,20 @@ class GatePage:
     """The gate's detail on the asset's checks page, read by its text.
 
     The check is opened by clicking the entry whose text is its name; its verdict is the
-    one status word in the "Latest execution" section of the page's text. The UI refreshes
-    itself; a page that has not caught up with a newer evaluation for 30 s is loaded again.
+    one status word in the "Latest execution" section of the page's text (the UI refreshes
+    itself when a newer evaluation comes).
     """
 
     def __init__(self, browser, url: str, name: str = "gate") -> None:
-        self.browser, self.url, self.name = browser, url, name
-        self.loaded_at = -1e9
+        self.browser, self.name = browser, name
         self.mismatch = "not read yet"
+        browser.open(url)
 
     def _open(self) -> bool:
-        """Load the page (again, when due) and open the check; True once its detail is open."""
+        """Open the check; True once its detail is open."""
         from selenium.webdriver.common.by import By
 
         driver = self.browser.driver
-        if time.monotonic() - self.loaded_at > 30:
-            self.browser.open(self.url)
-            self.loaded_at = time.monotonic()
         if f"checkDetail={self.name}" in driver.current_url:
             return True
         for element in driver.find_elements(By.XPATH, f"//*[normalize-space()='{self.name}']"):

@@ -308,24 +308,20 @@ def _error_from_payload(error: Any, method: str) -> TrytonError:
 # ==================================================================== streams
 @dataclass(frozen=True)
 class TrytonStream:
-    """One readable stream: a model, its fields, key, cursor and watched paths.
+    """One readable stream, as declared (:class:`~dagster_project.connectors.base.ModelQuery`
+    says what each field means): a model, its fields, key, cursor and watched paths.
 
-    ``cursor_fields`` are read with each record; the record's cursor value is
-    their maximum. ``watch`` are the paths whose change selects a record (they
-    may reach through relations, e.g. the template of a product); when a record
-    is selected only by a path it cannot read, its cursor does not move past
+    When a record is selected only by a path it cannot read, its cursor does not move past
     the change and the next run reads it again (harmless: ingest is idempotent).
-    An empty ``watch`` makes the stream a full snapshot every time.
     """
 
     name: str
     model: str
     fields: tuple[str, ...]
-    key: tuple[str, ...] = ("id",)
-    cursor_fields: tuple[str, ...] = ("write_date", "create_date")
-    watch: tuple[str, ...] = ("write_date", "create_date")
-    domain: tuple[Any, ...] = ()
-    description: str = ""
+    key: tuple[str, ...]
+    cursor_fields: tuple[str, ...]
+    watch: tuple[str, ...]
+    domain: tuple[Any, ...]
 
     @classmethod
     def from_declaration(cls, stream: StreamConfig) -> TrytonStream:
@@ -345,7 +341,6 @@ class TrytonStream:
             cursor_fields=tuple(query.cursor_fields),
             watch=tuple(query.watch),
             domain=tuple(tuple(c) for c in query.domain),
-            description=stream.description or "",
         )
 
     def all_fields(self) -> list[str]:

@@ -6,10 +6,10 @@ import textwrap
 
 import dagster as dg
 import pytest
-from dagster.components.testing import create_defs_folder_sandbox
 
 from dagster_project.definitions import defs
 from dagster_project.ingest.registry import declared_systems
+from tests.ingest.defs_sandbox import defs_sandbox
 
 STORE = textwrap.dedent("""\
     type: dagster_project.components.system.SystemComponent
@@ -28,12 +28,7 @@ STORE = textwrap.dedent("""\
 def test_a_second_store_is_one_more_yaml_block() -> None:
     one = STORE.format(name="store_one", code="ONE")
     two = one + "---\n" + STORE.format(name="store_two", code="TWO")
-    with create_defs_folder_sandbox() as sandbox:
-        (sandbox.defs_folder_path / "resources.py").write_text(
-            "from dagster_project.defs.resources import resources  # noqa: F401\n"
-        )
-        folder = sandbox.defs_folder_path / "stores"
-        folder.mkdir()
+    with defs_sandbox("stores") as (sandbox, folder):
         (folder / "defs.yaml").write_text(one)
         with sandbox.build_all_defs() as first:
             keys_one = {k.to_user_string() for k in first.resolve_all_asset_keys()}

@@ -19,6 +19,7 @@ from dagster_project.ingest.declarations import (
     system_declarations,
 )
 from dagster_project.ingest.registry import declared_systems
+from tests.ingest.defs_sandbox import defs_sandbox
 
 #: a new warehouse, as an operator adds one
 WAREHOUSE = """\
@@ -169,14 +170,7 @@ def test_a_wrong_template_names_its_file(tmp_path) -> None:
 
 
 def test_the_dagster_component_merges_the_same_way(tmp_path) -> None:
-    from dagster.components.testing import create_defs_folder_sandbox
-
-    with create_defs_folder_sandbox() as sandbox:
-        (sandbox.defs_folder_path / "resources.py").write_text(
-            "from dagster_project.defs.resources import resources  # noqa: F401\n"
-        )
-        folder = sandbox.defs_folder_path / "warehouses"
-        folder.mkdir()
+    with defs_sandbox("warehouses") as (sandbox, folder):
         (folder / "defs.yaml").write_text(WAREHOUSE)
         with sandbox.build_all_defs() as defs:
             keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}

@@ -332,8 +332,6 @@ order_holds as (
 
 ),
 
-
-
 {%- set recon_fix = {
     'missing_in_erp': "'the order is not in the ERP: check its hold (order_hold rows) or deliver it (`distrohub publish erp_sales_orders`)'",
     'duplicated_in_erp': "'cancel the duplicate sale in Tryton (keep one sale per order reference)'",
