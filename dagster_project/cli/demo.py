@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -339,6 +340,7 @@ def demo(seed: int, skus: int, orders_per_day: int, days: int, scenario: str) ->
     _step("sandbox systems (storefronts, WMS, 3PL, carrier, suppliers)", "sandbox", "up", *world)
     _step("the ERP (Tryton), seeded from the same world", "erp", "up", *world)
     settings.load_generated_environment()
+    _set_world_clock()
     console.rule("[bold]the pipeline")
     log_path = settings.state_dir() / "demo-run.log"
     with log_path.open("w") as log, ProgressDisplay(log_path) as display:
@@ -476,6 +478,31 @@ def stop() -> None:
     except ClusterError as exc:
         err.print(f"[red]hub:[/] {exc}")
         sys.exit(1)
+
+
+def _set_world_clock() -> None:
+    """Business time for this run is the sandbox world's clock (DISTROHUB_AS_OF), unless the
+    operator pinned one: ages, validity windows and SLAs are then measured in the world's time,
+    not nine months after it. Feed ages stay on the hub's clock (macros/as_of.sql)."""
+    if os.environ.get("DISTROHUB_AS_OF"):
+        console.log(f"as of {os.environ['DISTROHUB_AS_OF']} (DISTROHUB_AS_OF, set by you)")
+        return
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli.main", "sandbox", "truth"]
+        + ["--sections", "clock"],
+        env=settings.operator_environment(),
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        err.print(
+            "[bold red]sandbox clock unreadable[/] (`distrohub sandbox truth --sections clock`, "
+            f"exit {result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
+        )
+        sys.exit(result.returncode)
+    now = json.loads(result.stdout)["clock"]["now"]
+    os.environ["DISTROHUB_AS_OF"] = now
+    console.log(f"as of {now}: the sandbox world's clock (DISTROHUB_AS_OF for this run)")
 
 
 def run_plugin(*args: str) -> subprocess.CompletedProcess:

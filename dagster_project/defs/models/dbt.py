@@ -7,6 +7,9 @@ system's stream to its staging model; models are ``<layer>/<model>`` in group
 :mod:`dagster_project.transform.translator`.
 """
 
+import json
+from datetime import UTC, datetime
+
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
@@ -15,6 +18,15 @@ from dagster_project.publish.targets import declared_targets
 from dagster_project.quality.checks import data_version, dbt_tests_part, record
 from dagster_project.transform.project import dbt_project, ensure_manifest
 from dagster_project.transform.translator import DistrohubDbtTranslator
+
+
+def run_started_at(context: dg.AssetExecutionContext) -> str:
+    """The run's start on the hub's clock (ISO 8601, UTC): every dbt model of the run measures
+    "now" from it (macros/as_of.sql run_clock), however long the build takes."""
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    assert record is not None, f"run {context.run.run_id} has no record in the instance"
+    started = record.start_time or record.create_timestamp.timestamp()
+    return datetime.fromtimestamp(started, UTC).isoformat()
 
 
 def record_publish_tests(
@@ -39,12 +51,15 @@ def record_publish_tests(
 def distrohub_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubDatabase):
     """Build the selected dbt models and run their tests (each test an asset check).
 
+    Every model of the run reads one "now": the run's start (``run_started_at``), or
+    ``DISTROHUB_AS_OF`` for business time when it is set (macros/as_of.sql).
     The tests of each publish model are also recorded in ops.gate_results against the
     model's data version, the first part of its publish gate.
     """
     publish_tests: dict[str, list[tuple[str, bool]]] = {}
     built: set[str] = set()
-    invocation = dbt.cli(["build"], context=context)
+    clock = {"run_started_at": run_started_at(context)}
+    invocation = dbt.cli(["build", "--vars", json.dumps(clock)], context=context)
     for event in invocation.stream():
         key = (
             context.asset_key_for_output(event.output_name)

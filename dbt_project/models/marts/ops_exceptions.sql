@@ -270,7 +270,7 @@ stale_feeds as (
        -- an outbound breach by dead letters alone is listed as those dead letters
        or (
            direction = 'outbound'
-           and oldest_pending_at < now() - sla_minutes * interval '1 minute'
+           and oldest_pending_at < {{ run_clock() }} - sla_minutes * interval '1 minute'
        )
 
 ),

@@ -341,7 +341,7 @@ converted as (
         reserved_quantity + shared_quantity + incoming_allowed as available_base,
         (reserved_quantity + shared_quantity + incoming_allowed) / unit_factor
             as available_selling_units,
-        round(extract(epoch from ({{ as_of() }}) - stock_read_at) / 60.0)::integer
+        round(extract(epoch from ({{ run_clock() }}) - stock_read_at) / 60.0)::integer
             as feed_age_minutes
     from allocated
 
