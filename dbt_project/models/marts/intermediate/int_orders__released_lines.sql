@@ -10,9 +10,10 @@
 --                short (a short pick's units are written off, not retried) commits nothing;
 --   hub_release  a release the hub sent or has waiting for a WMS (ops.outbox) that the WMS's
 --                release feed does not show yet: its lines as sent;
---   3pl_940      a 940 for the 3PL that its latest stock snapshot does not reflect (the
---                snapshot row of the SKU predates the 940's sending, or the 940 is not sent
---                yet): its lines; when the 3PL's 945 has come, the units it shipped (they are
+--   3pl_940      a 940 for the 3PL that its latest stock snapshot does not reflect (the hub
+--                loaded the SKU's snapshot row before it sent the 940, or the 940 is not sent
+--                yet; both times on the hub's clock, never against the 3PL's own snapshot_at):
+--                its lines; when the 3PL's 945 has come, the units it shipped (they are
 --                still in that snapshot's on-hand). A snapshot after the sending reflects the
 --                940: its `committed` column holds what is accepted and not shipped, and its
 --                on-hand no longer holds what shipped.
@@ -156,7 +157,7 @@ hub_not_seen as (
 
 snapshot_by_sku as (
 
-    select location, sku, max(snapshot_at) as snapshot_at
+    select location, sku, max(loaded_at) as loaded_at
     from tpl_stock
     where {{ tpl_stock_status('status') }} = 'sellable'
     group by location, sku
@@ -165,7 +166,7 @@ snapshot_by_sku as (
 
 snapshot_by_location as (
 
-    select location, max(snapshot_at) as snapshot_at
+    select location, max(loaded_at) as loaded_at
     from tpl_stock
     group by location
 
@@ -213,7 +214,7 @@ tpl_not_reflected as (
       and (
           hub_lines.sent_at is null
           or hub_lines.sent_at
-          > coalesce(snapshot_by_sku.snapshot_at, snapshot_by_location.snapshot_at, '-infinity')
+          > coalesce(snapshot_by_sku.loaded_at, snapshot_by_location.loaded_at, '-infinity')
       )
 
 ),
