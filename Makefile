@@ -22,7 +22,7 @@ test:           ## the whole test suite on a throwaway PostgreSQL cluster (and a
 	@./scripts/setup.sh --test
 	@$(BIN)/pytest
 
-test-fast:      ## the suite without the end-to-end tests (demo twice, browser, bench smoke run)
+test-fast:      ## the suite without the end-to-end tests (the demo's three passes, browser, bench smoke run)
 	@./scripts/setup.sh
 	@$(BIN)/pytest -m "not e2e"
 

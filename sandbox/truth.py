@@ -15,7 +15,11 @@ system. Sections of the truth (ask for a subset with ``sections``):
 * ``supplier_availability``: last 846 quantity per drop-ship SKU;
 * ``discrepancies``: what the scenario planted; ``faults``: what fault
   profiles injected; ``unknown_sku_lines``; ``storefront_price_edits``;
-  ``changes``: records changed through the control API.
+  ``changes``: records changed through the control API;
+* ``storefront_levels``: each store's inventory level per listed SKU and location, as
+  its API shows it (``available`` may be below zero: orders taken beyond it);
+* ``storefront_prices``: each store's variant price and compare-at price per listed
+  SKU, as its API shows them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.ids import shopify_id
+from sandbox.store_state import STORE_LOCATIONS
 from sandbox.timestamps import iso
 
 if TYPE_CHECKING:
@@ -45,6 +50,8 @@ SECTIONS = (
     "unknown_sku_lines",
     "storefront_price_edits",
     "changes",
+    "storefront_levels",
+    "storefront_prices",
 )
 
 
@@ -260,6 +267,32 @@ def build_truth(sim: Simulation, sections: set[str] | None = None) -> dict[str, 
         out["storefront_price_edits"] = list(sim.price_edits)
     if "changes" in want:
         out["changes"] = list(sim.changes)
+    if "storefront_levels" in want:
+        out["storefront_levels"] = [
+            {
+                "channel": code,
+                "sku": items[i].sku,
+                "location": loc,
+                "available": avail,
+                "updated_at": _iso(at),
+            }
+            for code, store in sim.stores.items()
+            for i in sorted(store.listed)
+            for loc in STORE_LOCATIONS
+            for avail, at in (sim.store_available(store, i, loc),)
+        ]
+    if "storefront_prices" in want:
+        out["storefront_prices"] = [
+            {
+                "channel": code,
+                "sku": items[i].sku,
+                "price": _money(price),
+                "compare_at_price": None if compare is None else _money(compare),
+            }
+            for code, store in sim.stores.items()
+            for i in sorted(store.listed)
+            for price, compare, _ in (sim.variant_price(store, i),)
+        ]
     return out
 
 

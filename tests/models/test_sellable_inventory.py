@@ -1,11 +1,7 @@
-"""marts.sellable_inventory against an independent computation from the sandbox's truth.
-
-The expected figure is computed here in Python from what is really true in the sandbox
-(stock by status, warehouse commitments, purchase orders in transit, the drop-ship
-suppliers' availability) and the world's item master (case packs, safety stock, kits,
-drop-ship suppliers, which store lists what), with the channel policy declared in
-defs.yaml. The one input taken from the hub is where order routing placed each open,
-unreleased line; the routing is checked against the truth's open demand on its own.
+"""marts.sellable_inventory against an independent computation from the sandbox's truth
+(tests/rules.py: the rules of docs/architecture.md in Python, with the three hub inputs it
+names); the routing those rules take from the hub is checked against the truth's open demand
+on its own. tests/test_demo_and_ui.py applies the same rules over several passes.
 """
 
 from __future__ import annotations
@@ -15,78 +11,27 @@ from collections import defaultdict
 import psycopg
 import pytest
 
-from dagster_project.ingest.registry import declared_systems
-from dagster_project.transform.policy import channel_policy, location_policy
 from sandbox.worldgen import generate_world
 from tests.models.conftest import LandedWorld
-
-
-def _policies():
-    channels, locations = {}, {}
-    for name, (config, _) in declared_systems().items():
-        if (channel := channel_policy(name, config.settings)) is not None:
-            channels[channel.code] = channel
-        if (location := location_policy(name, config.settings)) is not None:
-            locations[location.location] = location
-    return channels, locations
+from tests.rules import TRUTH_SECTIONS, expected_availability, open_demand, released_orders, rows
 
 
 @pytest.fixture(scope="module")
 def truth(clean_world: LandedWorld) -> dict:
-    return clean_world.sandbox.control.truth(
-        [
-            "params",
-            "stock",
-            "committed",
-            "orders",
-            "releases",
-            "purchase_orders",
-            "supplier_availability",
-        ]
-    )
-
-
-def _rows(conn: psycopg.Connection, query: str) -> list[dict]:
-    cur = conn.execute(query)
-    names = [c.name for c in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def _released(conn: psycopg.Connection, truth: dict) -> set[str]:
-    """Orders released to a warehouse, as far as the hub can know: a WMS shows its releases;
-    the 3PL tells of one only by its 945 shipping advice."""
-    advised = {
-        r["order_ref"]
-        for r in _rows(conn, "select order_ref from staging.stg_3pl__shipping_advices")
-    }
-    return {
-        r["order_ref"]
-        for r in truth["releases"]
-        if r["location"] != "3PL" or r["order_ref"] in advised
-    }
+    return clean_world.sandbox.control.truth(TRUTH_SECTIONS)
 
 
 def test_order_routing_places_exactly_the_open_unreleased_demand(clean_world, truth) -> None:
     with psycopg.connect(clean_world.hub) as conn:
-        released = _released(conn, truth)
-    expected = defaultdict(int)
-    for order in truth["orders"]:
-        if order["cancelled"] or order["key"] in released:
-            continue
-        for line in order["lines"]:
-            # a line's base units still to ship (a case line counts its case pack)
-            per_unit = line["base_quantity"] // line["quantity"]
-            left = (line["quantity"] - line["fulfilled"]) * per_unit
-            if left > 0:
-                expected[f"{order['key']}/{line['line_no']}"] += left
+        expected = open_demand(truth, released_orders(conn, truth))
     with psycopg.connect(clean_world.hub) as conn:
         routed = defaultdict(int)
-        for row in _rows(conn, "select order_line_key, quantity from marts.order_routing"):
+        for row in rows(conn, "select order_line_key, quantity from marts.order_routing"):
             routed[row["order_line_key"]] += row["quantity"]
         assert dict(routed) == dict(expected)
         # nothing ships from a location that does not offer the order's service level, and
         # no location ships more than it has free
-        bad = _rows(
+        bad = rows(
             conn,
             """select r.order_line_key from marts.order_routing r
                join core.location l on l.location_code = r.location
@@ -94,7 +39,7 @@ def test_order_routing_places_exactly_the_open_unreleased_demand(clean_world, tr
                  and not r.service_level = any(l.service_levels)""",
         )
         assert bad == []
-        over = _rows(
+        over = rows(
             conn,
             """select r.sku, r.location from marts.order_routing r
                join marts.int_inventory__physical_stock s
@@ -116,103 +61,23 @@ def test_sellable_inventory_equals_the_truth(clean_world, truth) -> None:
         days=params["days"],
         scenario=params["scenario"],
     )
-    channels, locations = _policies()
-    own = sorted(locations)
-    items = {it.sku: it for it in world.items}
-
-    sellable = defaultdict(int)
-    for row in truth["stock"]:
-        if row["status"] == "sellable" and row["location"] != "3PL":
-            sellable[(row["sku"], row["location"])] += row["quantity"]
-    committed = defaultdict(int)
-    for row in truth["committed"]:
-        if row["location"] != "3PL":
-            committed[(row["sku"], row["location"])] += row["committed"]
-    # a unit released to a WMS and not yet allocated is committed there by its release
-    # (docs/architecture.md, Sellable inventory): accepted or backordered lines; a line closed
-    # short, rejected or shipped (short or not) commits nothing more
-    done = {"cancelled", "rejected", "shipped", "short_shipped", "closed_short"}
-    for release in truth["releases"]:
-        if release["location"] == "3PL" or release["status"] in done:
-            continue
-        for line in release["lines"]:
-            if line["status"] not in done:
-                left = line["quantity"] - max(line["allocated"], line["shipped"])
-                committed[(line["sku"], release["location"])] += max(left, 0)
-    incoming = defaultdict(int)
-    for po in truth["purchase_orders"]:
-        dc = locations.get(po["location"])
-        if po["drop_ship"] or po["received"] or not po.get("asn_id") or dc is None:
-            continue
-        if po["location"] == "3PL":  # the 3PL sends no receipt advice: not counted
-            continue
-        for line in po["lines"]:
-            incoming[(line["sku"], po["location"])] += line["shipped"] or 0
-    supplier_available = {
-        (a["supplier"], a["sku"]): a["quantity"] for a in truth["supplier_availability"]
-    }
-
     with psycopg.connect(clean_world.hub) as conn:
-        # the 3PL reports its stock and commitments once a day, while the truth is now: for
-        # the 3PL the expected figure starts from its latest snapshot
-        for row in _rows(
-            conn,
-            "select sku, location, sum(on_hand) filter (where status = 'AVAILABLE') as on_hand,"
-            " sum(committed) as committed from staging.stg_3pl__stock group by sku, location",
-        ):
-            sellable[(row["sku"], row["location"])] += row["on_hand"] or 0
-            committed[(row["sku"], row["location"])] += row["committed"] or 0
-        routed = defaultdict(int)
-        for row in _rows(
-            conn,
-            "select sku, location, quantity, supply_kind from marts.order_routing "
-            "where fulfilment = 'ship'",
-        ):
-            it = items[row["sku"]]
-            if it.is_kit:
-                for comp in it.kit_components:
-                    routed[(comp.sku, row["location"])] += row["quantity"] * comp.quantity
-            else:
-                routed[(row["sku"], row["location"])] += row["quantity"]
+        expected = expected_availability(conn, truth, world)
         got = {
             (r["sku"], r["location"], r["channel"]): r["published_quantity"]
-            for r in _rows(
+            for r in rows(
                 conn,
                 "select sku, location, channel, published_quantity from marts.sellable_inventory",
             )
         }
-
-    def net(sku: str, location: str) -> int:
-        it = items[sku]
-        left = sellable[(sku, location)] - committed[(sku, location)] - routed[(sku, location)]
-        return max(left - it.safety_stock, 0)
-
-    expected = {}
-    for it in world.items:
-        for code in it.channels:
-            policy = channels[code]
-            factor = it.case_pack if policy.selling_unit == "CS" and it.case_pack > 1 else 1
-            if it.is_drop_ship:
-                where = f"DROPSHIP-{it.drop_ship_supplier}"
-                have = supplier_available.get((it.drop_ship_supplier, it.sku))
-                figure = 0 if have is None else max(have - routed[(it.sku, where)], 0)
-                expected[(it.sku, where, code)] = figure // factor
-                continue
-            for location in own:
-                if it.is_kit:
-                    base = min(net(c.sku, location) // c.quantity for c in it.kit_components)
-                else:
-                    base = net(it.sku, location)
-                    if policy.sell_incoming:
-                        base += incoming[(it.sku, location)]
-                expected[(it.sku, location, code)] = base // factor
+        routed = rows(conn, "select 1 from marts.order_routing where fulfilment = 'ship'")
     assert set(got) == set(expected)
     wrong = {k: (got[k], v) for k, v in expected.items() if got[k] != v}
     assert wrong == {}, f"(hub, truth) differ for {len(wrong)} of {len(expected)}: {wrong}"
     # the world exercises every rule
     assert any(it.is_kit for it in world.items) and any(it.is_drop_ship for it in world.items)
     assert any(it.case_pack > 1 for it in world.items)
-    assert any(routed.values())
+    assert routed
 
 
 def test_a_stale_stock_feed_is_held_and_leaves_the_publish(clean_world) -> None:
@@ -228,7 +93,7 @@ def test_a_stale_stock_feed_is_held_and_leaves_the_publish(clean_world) -> None:
                 "marts/sellable_inventory",
                 "publish/storefront_inventory",
             )
-            held = _rows(
+            held = rows(
                 conn,
                 "select freshness_action, count(*) as n, count(published_quantity) as published "
                 "from marts.sellable_inventory where location = 'DC-EAST' group by 1",
