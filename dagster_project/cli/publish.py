@@ -95,14 +95,29 @@ def publish(target_name: str, dry_run: bool, accept_blast_radius: bool, show: in
         f"{c.adds} to add, {c.changes} to change, {c.unchanged} unchanged, {c.held} held, "
         f"{c.removals} left the model (kept by the target); {c.published} published before"
     )
+    if cfg.drift is not None:
+        console.print(
+            f"drift: {c.drift} records where the target's own feed differs from what we told it"
+            + (
+                f" ({c.drift_corrected} to correct)"
+                if cfg.drift.mode == "correct"
+                else " (drift mode report: recorded, not sent)"
+            )
+        )
     if dry_run:
         table = Table(title=f"dry run: what {cfg.target} would send (nothing was sent)")
         for col in ("change", "system", "record", "what"):
             table.add_column(col)
         for row in result.sample:
-            what = _changed_fields(row.before, row.after)
+            after = row.after
+            if row.change == "drift" and row.before is not None and after is not None:
+                # before is the target's own values: the compared columns only
+                after = {k: after.get(k) for k in row.before}
+            what = _changed_fields(row.before, after)
             if row.in_target:
                 what = "(target already holds it: not sent) " + what
+            elif row.change == "drift" and cfg.drift is not None and cfg.drift.mode == "report":
+                what = "(drift, mode report: not sent) " + what
             table.add_row(row.change, row.system or "", row.record_key, what)
         console.print(table)
         return

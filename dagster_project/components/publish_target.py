@@ -22,7 +22,12 @@ becomes
   exact rows, diffs against ``ops.published_state``, enqueues into ``ops.outbox`` and
   delivers;
 * ``<target>_on_new_version``, a sensor that launches the delivery when the publish model has
-  a new materialization, or when messages waiting for a retry are due.
+  a new materialization, or when messages waiting for a retry are due;
+* with ``drift: {mode, schedule}``, ``drift_sweep__<target>``, a schedule of the job
+  ``drift_sweep__<target>_job``: the raw streams the target's own feed (the loop suppression
+  relation) reads, that feed's staging view, then ``deliver/<target>``, so the diff compares
+  the desired state with the target's live state read moments before (drift: publish/diff.py).
+  The delivery asset depends on that staging view (it reads it), which orders the steps.
 """
 
 import json
@@ -31,6 +36,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from dagster_project.components.automation import DeclaredSelection
 from dagster_project.hub.resource import HubDatabase
 from dagster_project.publish.targets import TargetConfig
 from dagster_project.publish.transports.base import TransportConfigError
@@ -69,12 +75,15 @@ class PublishTargetComponent(dg.Component, dg.Model, dg.Resolvable):
     narrow: dict[str, Any] | None = Field(
         None, description="The narrow path: column, models, scope, streams (publish/targets.py)."
     )
-    automation: str = Field("running", description="The sensor: running or stopped.")
+    drift: dict[str, Any] | None = Field(
+        None, description="Drift sweep: mode (correct or report), schedule (publish/targets.py)."
+    )
+    automation: str = Field("running", description="The sensor and schedule: running or stopped.")
 
     @property
     def config(self) -> TargetConfig:
         fields = self.model_dump(exclude={"automation"})
-        for optional in ("loop_suppression", "narrow"):
+        for optional in ("loop_suppression", "narrow", "drift"):
             if fields[optional] is None:
                 fields.pop(optional)
         return TargetConfig(**fields)
@@ -87,6 +96,13 @@ class PublishTargetComponent(dg.Component, dg.Model, dg.Resolvable):
             [cfg.transport] if isinstance(cfg.transport, str) else list(cfg.transport.values())
         )
         kinds = {TRANSPORT_KINDS.get(t, "api") for t in transports}
+        # the target's own feed (a staging view), which the diff reads for loop suppression and
+        # drift: a dependency of the delivery, so a job with both runs the feed first
+        live_key = (
+            dg.AssetKey(cfg.loop_suppression.relation.split("."))
+            if cfg.loop_suppression is not None and cfg.drift is not None
+            else None
+        )
 
         @dg.asset_check(
             asset=model_key,
@@ -126,7 +142,7 @@ class PublishTargetComponent(dg.Component, dg.Model, dg.Resolvable):
 
         @dg.asset(
             key=deliver_key,
-            deps=[model_key],
+            deps=[model_key, *([live_key] if live_key else [])],
             group_name="deliver",
             kinds=kinds | {"postgres"},
             pool=cfg.pool or f"publish_{cfg.target}",
@@ -152,6 +168,12 @@ class PublishTargetComponent(dg.Component, dg.Model, dg.Resolvable):
                 context.log.warning(
                     f"{cfg.target}: {len(delivery.dead)} dead letters (distrohub dlq list "
                     f"--target {cfg.target}): " + "; ".join(delivery.dead[:5])
+                )
+            if result.counts.drift and cfg.drift is not None:
+                context.log.warning(
+                    f"{cfg.target}: {result.counts.drift} records drifted at the target (its "
+                    f"own feed differs from what we told it), drift mode {cfg.drift.mode}: "
+                    "recorded in ops.drift_corrections"
                 )
             return dg.MaterializeResult(metadata=result.metadata())
 
@@ -199,4 +221,51 @@ class PublishTargetComponent(dg.Component, dg.Model, dg.Resolvable):
                 f"{cfg.target}: no new version of publish.{cfg.model}, no retry due"
             )
 
-        return dg.Definitions(assets=[_deliver], asset_checks=[_gate], sensors=[_sensor])
+        schedules = []
+        if cfg.drift is not None and live_key is not None:
+            schedules.append(self._drift_sweep(cfg, live_key, deliver_key))
+        return dg.Definitions(
+            assets=[_deliver], asset_checks=[_gate], sensors=[_sensor], schedules=schedules
+        )
+
+    def _drift_sweep(
+        self, cfg: TargetConfig, live_key: dg.AssetKey, deliver_key: dg.AssetKey
+    ) -> dg.ScheduleDefinition:
+        """The drift sweep: read the target's own feed afresh (its raw streams and staging
+        view), then diff and deliver (publish/diff.py finds the drift)."""
+        assert cfg.drift is not None
+        name = f"drift_sweep__{cfg.target}"
+        live, deliver = live_key.to_user_string(), deliver_key.to_user_string()
+        select = f'(+key:"{live}" and key:"raw/*") or key:"{live}" or key:"{deliver}"'
+        description = (
+            f"Drift sweep of {cfg.target} (mode {cfg.drift.mode}): reads the target's own feed "
+            f"(the raw streams of {live} and the view), then runs {deliver}, whose diff "
+            "finds records the target holds otherwise than we told it (read after our last "
+            "send) and "
+            + (
+                "sends the desired value again through the gate and outbox"
+                if cfg.drift.mode == "correct"
+                else "records them in ops.drift_corrections without sending"
+            )
+            + "."
+        )
+        job = dg.define_asset_job(
+            name=f"{name}_job",
+            selection=DeclaredSelection(
+                f"drift sweep of publish target {cfg.target}", {"select": select}, target="select"
+            ),
+            description=description,
+            tags={"distrohub/trigger": "drift_sweep", "distrohub/target": cfg.target},
+        )
+        return dg.ScheduleDefinition(
+            name=name,
+            job=job,
+            cron_schedule=cfg.drift.schedule,
+            execution_timezone="UTC",
+            default_status=(
+                dg.DefaultScheduleStatus.RUNNING
+                if self.automation == "running"
+                else dg.DefaultScheduleStatus.STOPPED
+            ),
+            description=description,
+        )

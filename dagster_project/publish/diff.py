@@ -5,14 +5,20 @@ consistently): :func:`compute` builds three temporary tables (dropped at commit)
 
 * ``publish_desired``: one row per record of the model: key, system, payload (the row as
   JSON, or ``{"lines": [...]}`` when several rows make one record), payload hash, whether
-  the record is held (``hold_column``), whether it sets the zero column to 0, and whether the
-  target already holds this value by its own account (loop suppression);
+  the record is held (``hold_column``), whether it sets the zero column to 0, whether the
+  target already holds this value by its own account (loop suppression) and, for a target
+  with ``drift``, the target's own value of the record and when ingest read it;
 * ``publish_told``: per record, the last thing we told, are about to tell, or failed to tell
   the target: the newest of its pending or dead outbox messages and ``ops.published_state``
   (a dead message is not enqueued again for the same state: `distrohub dlq` decides);
-* ``publish_diff``: per record, ``add``, ``change``, ``unchanged``, ``held`` or ``remove``.
+* ``publish_diff``: per record, ``add``, ``change``, ``unchanged``, ``drift``, ``held`` or
+  ``remove``. ``drift`` is a record we last told (``ops.published_state``, nothing pending) what
+  we still want, but whose value in the target's own feed differs, in a feed row ingest read
+  after that publish (an older row may predate our send: it says nothing). A record missing
+  from the feed is not drift.
 
-:func:`enqueue` then writes the adds and changes to ``ops.outbox`` (one message each, with
+:func:`enqueue` then writes the adds and changes (and, in drift mode ``correct``, the drift)
+to ``ops.outbox`` (one message each, with
 its idempotency key) in that same transaction, and supersedes pending messages the new
 state makes obsolete. Removals are not sent: every current target keeps its last value
 (``on_remove: ignore``), and a removed record's pending message is superseded.
@@ -58,40 +64,66 @@ def _desired_query(cfg: TargetConfig, scope_column: str | None = None) -> sql.Co
     loop = cfg.loop_suppression
     # The narrow path (a scope) does not compare with the target's own feed: that relation is a
     # staging view over the target's whole catalog, read in full by the comparison; a record the
-    # target already holds is then sent again, which an absolute set makes harmless.
+    # target already holds is then sent again, which an absolute set makes harmless. Nor does it
+    # look for drift: the drift sweep (a full publish) does.
     relation = sql.Identifier(*cfg.relation)
-    # Records the target already holds, found in one join of the model with the target's feed
-    # (an `exists` per record would scan the feed once per record: hours on a large catalog).
+    # The target's own value of each record, found in one join of the model with the target's
+    # feed (an `exists` per record would scan the feed once per record: hours on a large
+    # catalog): whether it already holds the desired value (loop suppression) and, for a target
+    # with drift, its value and when ingest read it (drift: see compute).
     held_by_target = sql.SQL("")
+    live_payload = sql.SQL("null::jsonb")
+    live_loaded_at = sql.SQL("null::timestamptz")
     if loop is not None and not cfg.lines_order_by and not scope_column:
         schema, name = loop.relation.split(".")
-        conditions = [
+        matches = [
             sql.SQL("l.{} = m.{}").format(sql.Identifier(live), sql.Identifier(ours))
             for ours, live in loop.match.items()
-        ] + [
+        ]
+        same = sql.SQL(" and ").join(
             sql.SQL("l.{} is not distinct from m.{}").format(
                 sql.Identifier(live), sql.Identifier(ours)
             )
             for ours, live in loop.compare.items()
-        ]
+        )
         key_m = sql.SQL("concat_ws(':', {})").format(
             sql.SQL(", ").join(
                 sql.SQL("{}::text").format(sql.Identifier("m", c)) for c in cfg.key_columns
             )
         )
+        if cfg.drift is not None:
+            # the live values under the model's column names: comparable with the payload
+            live_values = sql.SQL("jsonb_build_object({})").format(
+                sql.SQL(", ").join(
+                    sql.SQL("{}, l.{}").format(sql.Literal(ours), sql.Identifier(live))
+                    for ours, live in loop.compare.items()
+                )
+            )
+            loaded = sql.SQL("l.{}").format(sql.Identifier(cfg.drift.loaded_at_column))
+        else:
+            live_values, loaded = sql.SQL("null::jsonb"), sql.SQL("null::timestamptz")
         held_by_target = sql.SQL(
-            """left join (select distinct {key_m} as record_key
-                             from {relation} as m
-                             join {live} as l on {conditions}) as in_target
+            """left join (select distinct on (record_key)
+                                 {key_m} as record_key, ({same}) as same,
+                                 {live_values} as payload, {loaded} as loaded_at
+                            from {relation} as m
+                            join {live} as l on {matches}
+                           order by record_key, same desc, loaded_at desc nulls last)
+                          as in_target
                        on in_target.record_key = {key}"""
         ).format(
             key_m=key_m,
+            same=same,
+            live_values=live_values,
+            loaded=loaded,
             relation=relation,
             live=sql.Identifier(schema, name),
-            conditions=sql.SQL(" and ").join(conditions),
+            matches=sql.SQL(" and ").join(matches),
             key=key,
         )
-        in_target = sql.SQL("(in_target.record_key is not null)")
+        in_target = sql.SQL("coalesce(in_target.same, false)")
+        live_payload = sql.SQL("in_target.payload")
+        live_loaded_at = sql.SQL("in_target.loaded_at")
     else:
         in_target = sql.SQL("false")
     where = (
@@ -105,7 +137,8 @@ def _desired_query(cfg: TargetConfig, scope_column: str | None = None) -> sql.Co
             """select {key} as record_key, min({system}) as system,
                       jsonb_build_object('lines', jsonb_agg(to_jsonb(t) order by {order}))
                           as payload,
-                      bool_or({held}) as held, false as zeroes, false as in_target
+                      bool_or({held}) as held, false as zeroes, false as in_target,
+                      null::jsonb as live_payload, null::timestamptz as live_loaded_at
                  from {relation} as t
                 {where}
                 group by 1"""
@@ -113,7 +146,8 @@ def _desired_query(cfg: TargetConfig, scope_column: str | None = None) -> sql.Co
     else:
         inner = sql.SQL(
             """select {key} as record_key, {system} as system, to_jsonb(t) as payload,
-                      {held} as held, {zero} as zeroes, {in_target} as in_target
+                      {held} as held, {zero} as zeroes, {in_target} as in_target,
+                      {live_payload} as live_payload, {live_loaded_at} as live_loaded_at
                  from {relation} as t
                 {held_by_target}
                 {where}"""
@@ -123,6 +157,8 @@ def _desired_query(cfg: TargetConfig, scope_column: str | None = None) -> sql.Co
             held=held,
             zero=zero,
             in_target=in_target,
+            live_payload=live_payload,
+            live_loaded_at=live_loaded_at,
             relation=relation,
             held_by_target=held_by_target,
             where=where,
@@ -158,14 +194,15 @@ def compute(
     conn.execute(
         sql.SQL(
             """create temp table publish_told on commit drop as
-           select distinct on (record_key) record_key, payload_hash, payload, pending
+           select distinct on (record_key) record_key, payload_hash, payload, pending,
+                  published_at
              from (
                    select record_key, payload_hash, payload, status = 'pending' as pending,
-                          enqueued_at as at, id
+                          enqueued_at as at, id, null::timestamptz as published_at
                      from ops.outbox
                     where target = %(t)s and status in ('pending', 'dead') {only}
                    union all
-                   select record_key, payload_hash, payload, false, published_at, 0
+                   select record_key, payload_hash, payload, false, published_at, 0, published_at
                      from ops.published_state where target = %(t)s {only}
                   ) u
             order by record_key, at desc, id desc"""
@@ -179,10 +216,15 @@ def compute(
            select coalesce(d.record_key, o.record_key) as record_key,
                   d.system, d.payload, d.payload_hash, d.in_target,
                   o.payload as told_payload, coalesce(o.pending, false) as told_pending,
+                  d.live_payload, d.live_loaded_at, o.published_at,
                   case
                       when d.record_key is null then 'remove'
                       when d.held then 'held'
                       when o.record_key is null then 'add'
+                      when o.payload_hash = d.payload_hash
+                       and o.published_at is not null
+                       and d.live_payload is not null and not d.in_target
+                       and d.live_loaded_at > o.published_at then 'drift'
                       when o.payload_hash = d.payload_hash then 'unchanged'
                       else 'change'
                   end as change,
@@ -192,11 +234,15 @@ def compute(
         ).format(join=sql.SQL("left join") if column else sql.SQL("full join"))
     )
     zero_column = cfg.blast_radius.zero_column
+    correct = cfg.drift is not None and cfg.drift.mode == "correct"
+    # a drift correction changes the target's live value: it counts like a change (the blast
+    # radius, the zeroed share), measured from what the target holds now
     zeroed = (
         sql.SQL(
-            "count(*) filter (where change = 'change' and zeroes and "
-            "coalesce((told_payload ->> {})::numeric > 0, false))"
-        ).format(sql.Literal(zero_column))
+            "count(*) filter (where zeroes and ((change = 'change' and "
+            "coalesce((told_payload ->> {z})::numeric > 0, false)) or (change = 'drift' and {c} "
+            "and coalesce((live_payload ->> {z})::numeric > 0, false))))"
+        ).format(z=sql.Literal(zero_column), c=sql.Literal(correct))
         if zero_column
         else sql.SQL("0")
     )
@@ -208,12 +254,13 @@ def compute(
                       count(*) filter (where change = 'remove'),
                       count(*) filter (where change = 'held'),
                       count(*) filter (where change = 'unchanged'),
-                      (select count(*) from ops.published_state where target = {t})
+                      (select count(*) from ops.published_state where target = {t}),
+                      count(*) filter (where change = 'drift')
                  from publish_diff"""
         ).format(zeroed=zeroed, t=sql.Literal(cfg.target))
     ).fetchone()
     assert row is not None
-    adds, changes, zeroed_n, removals, held, unchanged, published = row
+    adds, changes, zeroed_n, removals, held, unchanged, published, drift = row
     return ChangeCounts(
         published=published,
         adds=adds,
@@ -222,6 +269,8 @@ def compute(
         removals=removals,
         held=held,
         unchanged=unchanged,
+        drift=drift,
+        drift_corrected=drift if correct else 0,
     )
 
 
@@ -235,10 +284,15 @@ class DiffRow:
     in_target: bool
 
 
-def sample(conn: psycopg.Connection, limit: int = 20, changes=("add", "change")) -> list[DiffRow]:
-    """Up to ``limit`` rows of the diff built by :func:`compute`, for a dry run."""
+def sample(
+    conn: psycopg.Connection, limit: int = 20, changes=("add", "change", "drift")
+) -> list[DiffRow]:
+    """Up to ``limit`` rows of the diff built by :func:`compute`, for a dry run. A drift row's
+    ``before`` is what the target holds now (its own feed), ``after`` the desired payload."""
     rows = conn.execute(
-        """select record_key, change, system, told_payload, payload, coalesce(in_target, false)
+        """select record_key, change, system,
+                  case when change = 'drift' then live_payload else told_payload end,
+                  payload, coalesce(in_target, false)
              from publish_diff where change = any(%s)
             order by change, record_key limit %s""",
         (list(changes), limit),
@@ -252,14 +306,22 @@ class Enqueued:
     suppressed: int
     superseded: int
     by_system: dict[str, int]
+    drift_corrected: int = 0  # drift messages enqueued (mode correct), part of messages
+    drift_reported: int = 0  # drift recorded only (mode report)
 
 
 def enqueue(conn: psycopg.Connection, cfg: TargetConfig, version: str) -> Enqueued:
     """Write the diff's adds and changes to ``ops.outbox`` (same transaction as :func:`compute`).
 
     A record the target already holds by its own account (loop suppression) is recorded as
-    ``suppressed`` and in ``ops.published_state`` without a call.
+    ``suppressed`` and in ``ops.published_state`` without a call. Drift (the target's own feed,
+    read since our last send, holds another value than the one we told and still want) is
+    enqueued like a change (``change = 'drift'``) when the target's drift mode is ``correct``;
+    every drift found is recorded in ``ops.drift_corrections`` (before = the live value,
+    after = the desired payload, and the message when one was enqueued).
     """
+    correct = cfg.drift is not None and cfg.drift.mode == "correct"
+    send = ["add", "change", "drift"] if correct else ["add", "change"]
     superseded = conn.execute(
         """update ops.outbox o set status = 'superseded', last_error = 'superseded by a newer '
                   || 'state of the record (' || d.change || ')'
@@ -283,9 +345,18 @@ def enqueue(conn: psycopg.Connection, cfg: TargetConfig, version: str) -> Enqueu
                       case when n.in_target then jsonb_build_object('suppressed',
                           'the target already holds this value (its own feed)') end
                  from (select nextval('ops.outbox_id_seq') as id, d.*
-                         from publish_diff d where d.change in ('add', 'change')
+                         from publish_diff d where d.change = any(%(send)s)
                         order by d.record_key) n
-               returning system, status, record_key, payload, payload_hash
+               returning id, system, status, record_key, change, payload, payload_hash
+           ),
+           drifted as (
+               insert into ops.drift_corrections (target, record_key, system, mode,
+                                                  live_payload, desired_payload,
+                                                  live_loaded_at, published_at, outbox_id)
+               select %(t)s, d.record_key, d.system, %(mode)s, d.live_payload, d.payload,
+                      d.live_loaded_at, d.published_at, new.id
+                 from publish_diff d left join new on new.record_key = d.record_key
+                where d.change = 'drift'
            ),
            kept as (
                insert into ops.published_state (target, record_key, payload, payload_hash)
@@ -294,15 +365,26 @@ def enqueue(conn: psycopg.Connection, cfg: TargetConfig, version: str) -> Enqueu
                   set payload = excluded.payload, payload_hash = excluded.payload_hash,
                       published_at = now()
            )
-           select system, status, count(*) from new group by system, status""",
-        {"t": cfg.target, "v": version},
+           select system, status, change, count(*) from new group by system, status, change""",
+        {
+            "t": cfg.target,
+            "v": version,
+            "send": send,
+            "mode": cfg.drift.mode if cfg.drift else None,
+        },
     ).fetchall()
     by_system: dict[str, int] = {}
-    messages = suppressed = 0
-    for system, status, n in rows:
+    messages = suppressed = corrected = 0
+    for system, status, change, n in rows:
         if status == "suppressed":
             suppressed += n
         else:
             messages += n
             by_system[system] = by_system.get(system, 0) + n
-    return Enqueued(messages, suppressed, superseded, by_system)
+            if change == "drift":
+                corrected += n
+    reported = 0
+    if cfg.drift is not None and not correct:
+        found = conn.execute("select count(*) from publish_diff where change = 'drift'").fetchone()
+        reported = found[0] if found else 0
+    return Enqueued(messages, suppressed, superseded, by_system, corrected, reported)

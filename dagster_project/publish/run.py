@@ -55,12 +55,15 @@ class PublishResult:
             "records_held": self.counts.held,
             "records_left_model": self.counts.removals,
             "published_before": self.counts.published,
+            "drift_found": self.counts.drift,
         }
         if self.enqueued is not None:
             meta.update(
                 messages_enqueued=self.enqueued.messages,
                 suppressed_loop=self.enqueued.suppressed,
                 superseded=self.enqueued.superseded,
+                drift_corrected=self.enqueued.drift_corrected,
+                drift_reported=self.enqueued.drift_reported,
             )
         if self.delivery is not None:
             meta.update(self.delivery.metadata())
@@ -115,7 +118,8 @@ def publish(
     c = result.counts
     log(
         f"{cfg.target}: {c.adds} added, {c.changes} changed, {c.unchanged} unchanged, "
-        f"{c.held} held; {result.enqueued.messages} messages enqueued, "
+        f"{c.held} held, {c.drift} drifted at the target; {result.enqueued.messages} messages "
+        f"enqueued ({result.enqueued.drift_corrected} drift corrections), "
         f"{result.enqueued.suppressed} already in the target"
     )
     result.delivery = deliver(database_url, cfg, log=log)

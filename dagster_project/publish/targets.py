@@ -72,6 +72,34 @@ class LoopSuppression(BaseModel):
     compare: dict[str, str] = Field(description="publish model column -> relation column")
 
 
+class Drift(BaseModel):
+    """Reconciliation of what the target holds now with what the hub wants it to hold.
+
+    A record whose desired payload equals what we last told the target, but whose value in the
+    target's own feed (the ``loop_suppression`` relation, read after our last send) differs, has
+    drifted (a merchandiser's edit in the store). ``correct`` sends the desired value again
+    through the same gate, diff and outbox; ``report`` only records it
+    (``ops.drift_corrections``). ``schedule`` is the cron of the sweep that reads the target's
+    feed afresh and delivers (``drift_sweep__<target>``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["correct", "report"] = Field(
+        description="correct: send the desired value again; report: record only."
+    )
+    schedule: str = Field(
+        pattern=r"^\S+( \S+){4}$",
+        description="Cron (5 fields, UTC) of the drift sweep: read the target's feed, deliver.",
+    )
+    loaded_at_column: str = Field(
+        "loaded_at",
+        pattern=IDENTIFIER,
+        description="The live relation's column saying when ingest read that row: only a row "
+        "read after the record was last published counts as drift.",
+    )
+
+
 class Narrow(BaseModel):
     """The target's narrow path (publish/narrow.py, macros/narrow.sql): its publish model and
     the models between it and a fast-moving source, rebuilt, gated and delivered for a few keys
@@ -134,6 +162,7 @@ class TargetConfig(BaseModel):
     retry_backoff_seconds: float = Field(30.0, gt=0, description="First retry delay, doubled.")
     pool: str | None = None
     narrow: Narrow | None = None
+    drift: Drift | None = None
 
     @model_validator(mode="after")
     def _check(self) -> TargetConfig:
@@ -144,6 +173,14 @@ class TargetConfig(BaseModel):
                 )
             if self.lines_order_by:
                 raise ValueError(f"{self.target}: narrow needs one row per record")
+        if self.drift is not None:
+            if self.loop_suppression is None:
+                raise ValueError(
+                    f"{self.target}: drift needs a live relation, the target's own feed: "
+                    "declare loop_suppression (relation, match, compare) for it"
+                )
+            if self.lines_order_by:
+                raise ValueError(f"{self.target}: drift needs one row per record")
         if (self.system is None) == (self.system_column is None):
             raise ValueError(f"{self.target}: declare exactly one of system or system_column")
         for column in [*self.key_columns, *(self.lines_order_by or [])]:

@@ -113,10 +113,17 @@ class ChangeCounts:
     published: int  # records in ops.published_state for the target
     adds: int
     changes: int
-    zeroed: int  # changes that take the zero column from > 0 to 0
+    zeroed: int  # changes (and drift corrections) that take the zero column from > 0 to 0
     removals: int
     held: int
     unchanged: int
+    drift: int = 0  # told as desired, but the target's own feed (read since) says otherwise
+    drift_corrected: int = 0  # of those, sent again (drift mode correct): they count as changes
+
+    @property
+    def changing(self) -> int:
+        """Published records this publish changes at the target: changes and drift corrections."""
+        return self.changes + self.drift_corrected
 
 
 def blast_radius_part(
@@ -125,6 +132,7 @@ def blast_radius_part(
     details = {
         "published": counts.published,
         "changes": counts.changes,
+        "drift_corrections": counts.drift_corrected,
         "zeroed": counts.zeroed,
         "adds": counts.adds,
         "max_changed_share": max_changed_share,
@@ -137,13 +145,13 @@ def blast_radius_part(
             f"{counts.published} records published so far (limit applies from {min_published})",
             details,
         )
-    changed = counts.changes / counts.published
+    changed = counts.changing / counts.published
     zeroed = counts.zeroed / counts.published
     details.update(changed_share=round(changed, 4), zeroed_share=round(zeroed, 4))
     problems = []
     if changed > max_changed_share:
         problems.append(
-            f"{counts.changes} of {counts.published} published records would change "
+            f"{counts.changing} of {counts.published} published records would change "
             f"({changed:.0%}, limit {max_changed_share:.0%})"
         )
     if zeroed > max_zeroed_share:
@@ -163,7 +171,7 @@ def blast_radius_part(
     return GatePart(
         "blast_radius",
         True,
-        f"{counts.changes} of {counts.published} published records change ({changed:.0%})",
+        f"{counts.changing} of {counts.published} published records change ({changed:.0%})",
         details,
     )
 
