@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import Any, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dagster_project.connectors.base import Kind, StreamConfig
+from dagster_project.ingest.matching import shipment_matching
 from dagster_project.ingest.readers import SystemConfig
 
 DEFS_DIR = Path(__file__).resolve().parents[1] / "defs"
@@ -85,6 +86,13 @@ class SystemDeclaration(BaseModel):
     )
     automation: str = Field("running", description="Schedules and sensors: running or stopped.")
     streams: list[StreamConfig]
+
+    @field_validator("settings")
+    @classmethod
+    def _shipment_matching(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """``settings.shipment_matching`` is checked as the YAML loads (ingest/matching.py)."""
+        shipment_matching(settings)
+        return settings
 
     @property
     def config(self) -> SystemConfig:
@@ -234,10 +242,18 @@ def resolve_block(
     try:
         return SystemDeclaration.model_validate(merged)
     except ValidationError as exc:
-        problems = "; ".join(f"{_location(e['loc'], merged)}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(e, merged) for e in exc.errors())
         raise DeclarationError(
             f"{where}: system {merged['system']} (merged with kind {merged['kind']}): {problems}"
         ) from None
+
+
+def _problem(error: Any, merged: Mapping[str, Any]) -> str:
+    """One pydantic error as ``where: what``; a check that names its own place inside the field
+    (``settings.shipment_matching.order_reference[1]: ...``) is given as it says it."""
+    where, message = _location(error["loc"], merged), error["msg"]
+    inner = message.removeprefix("Value error, ")
+    return inner if inner.startswith(f"{where}.") else f"{where}: {message}"
 
 
 def _location(loc: tuple[Any, ...], merged: Mapping[str, Any]) -> str:

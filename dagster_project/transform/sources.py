@@ -13,7 +13,9 @@ template, :func:`~dagster_project.ingest.declarations.system_declarations`):
   systems of each kind, and ``distrohub_system_locations()``, the location code
   of each warehouse-like system, with ``distrohub_channels()`` and ``distrohub_locations()``,
   the declared policies (:mod:`dagster_project.transform.policy`), and
-  ``distrohub_stream_slas()``, each stream's freshness SLA. Staging models union
+  ``distrohub_stream_slas()``, each stream's freshness SLA, and
+  ``distrohub_shipment_matching()``, each system's rules linking its shipment confirmations
+  to orders (:mod:`dagster_project.ingest.matching`). Staging models union
   over it, so a new store or warehouse (one YAML block) is picked up by dbt once the
   files are regenerated. A macro,
   not a dbt var: vars only come from ``dbt_project.yml`` or ``--vars``, and the
@@ -32,6 +34,7 @@ import yaml
 
 from dagster_project.hub.slas import sla_minutes
 from dagster_project.ingest.declarations import DEFS_DIR, system_declarations
+from dagster_project.ingest.matching import shipment_matching
 from dagster_project.transform.policy import channel_policy, location_policy
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -113,6 +116,7 @@ def generated_files(
     channel_policies: dict[str, dict] = {}
     location_policies: dict[str, dict] = {}
     stream_slas: dict[str, dict[str, int]] = {}
+    matching: dict[str, list[str]] = {}
     for name, declaration in sorted(declarations.items()):
         config, streams = declaration.config, declaration.streams
         by_kind.setdefault(config.kind, []).append(name)
@@ -130,6 +134,8 @@ def generated_files(
                     "stale_stock",
                 }
             )
+        if rules := shipment_matching(config.settings).order_reference:
+            matching[name] = rules
         doc = source_document(
             name, config.kind, declaration.description, streams, config.freshness_minutes
         )
@@ -166,6 +172,11 @@ def generated_files(
         "{# Each system's streams and their freshness SLA in minutes (hub/slas.py). #}\n"
         "{% macro distrohub_stream_slas() -%}\n"
         f"    {{{{- return({json.dumps(stream_slas, sort_keys=True)}) -}}}}\n"
+        "{%- endmacro %}\n"
+        "\n"
+        "{# Each system's shipment matching rules: order-reference patterns, tried in order. #}\n"
+        "{% macro distrohub_shipment_matching() -%}\n"
+        f"    {{{{- return({json.dumps(matching, sort_keys=True)}) -}}}}\n"
         "{%- endmacro %}\n"
     )
     return files

@@ -18,6 +18,7 @@ from dagster_project.ingest.declarations import (
     resolve_block,
     system_declarations,
 )
+from dagster_project.ingest.matching import shipment_matching
 from dagster_project.ingest.registry import declared_systems
 from tests.ingest.defs_sandbox import defs_sandbox
 
@@ -161,6 +162,40 @@ def test_a_wrong_block_says_where_and_what_is_allowed(changes, expected) -> None
     assert message.startswith("defs/systems/warehouses/defs.yaml: system wms_dc_north")
     for part in expected:
         assert part in message, message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        ("^HIST-(.+$", "is not a valid regular expression: missing ), unterminated subpattern"),
+        ("^HIST-.+$", "has 0 capturing groups: it needs exactly one, the order key"),
+        ("^(HIST)-(.+)$", "has 2 capturing groups"),
+        ("^HIST-(?P<order_key>.+)$", "uses a named group, which PostgreSQL regular expressions"),
+    ],
+)
+def test_a_bad_shipment_matching_pattern_is_a_load_error_naming_system_and_pattern(
+    pattern, why
+) -> None:
+    matching = {"order_reference": ["^DC-(.+)$", pattern]}
+    with pytest.raises(DeclarationError) as info:
+        resolve_block(
+            _block(settings={"location": "DC-NORTH", "shipment_matching": matching}),
+            "defs/systems/warehouses/defs.yaml",
+        )
+    message = str(info.value)
+    assert message.startswith("defs/systems/warehouses/defs.yaml: system wms_dc_north"), message
+    assert f"settings.shipment_matching.order_reference[1]: pattern {pattern!r}" in message
+    assert why in message, message
+
+
+def test_shipment_matching_rules_reach_dbt_in_order() -> None:
+    resolved = resolve_block(
+        _block(settings={"shipment_matching": {"order_reference": ["^A-(.+)$", "^(?:B|C)-(.+)$"]}}),
+        "defs.yaml",
+    )
+    assert shipment_matching(resolved.settings).order_reference == ["^A-(.+)$", "^(?:B|C)-(.+)$"]
+    with pytest.raises(DeclarationError, match=r"shipment_matching\.patterns: Extra inputs"):
+        resolve_block(_block(settings={"shipment_matching": {"patterns": []}}), "defs.yaml")
 
 
 def test_a_wrong_template_names_its_file(tmp_path) -> None:

@@ -29,9 +29,10 @@ STALE_SYSTEM, STALE_STREAM = "wms_dc_east", "stock"  # SLA 1 h (defs.yaml)
 HELD_TARGET = "storefront_prices"
 DEAD_TARGET, DEAD_SYSTEM = "erp_sales_orders", "tryton"
 
-# what the clean world's stalled pipeline leaves in marts.ops_exceptions (and only that):
-# its orders never delivered, its shipments never posted, the 3PL's confirmation of a
-# history release that matches no order (tests/models/test_reconciliation.py)
+# what the clean world's stalled pipeline may leave in marts.ops_exceptions (and only that):
+# its orders never delivered, its shipments never posted, and a confirmation nothing links to
+# an order (none in the clean world: the 3PL's HIST-<order> confirmations are linked by its
+# shipment_matching rule; tests/models/test_reconciliation.py)
 STALLED = {"missing_in_erp", "not_posted", "shipment_unmatched"}
 
 

@@ -6,9 +6,11 @@ both sides. The clean world's data agree, but its pipeline is stalled as landed:
 no delivery runs (the orders placed in the sandbox's days never reach the ERP) and
 nothing posts shipments. Each record is judged by its own age against its SLA, never
 by how far the hub got, so the views list exactly what the stall left (every such
-order, held ones as held, every confirmation, one matching no order as unmatched)
-and nothing else. Ages are measured at the sandbox clock (DISTROHUB_AS_OF), so they
-do not depend on when the test runs.
+order, held ones as held, every confirmation, each linked to its order) and nothing else.
+A confirmation is linked by its order reference, a release id or its sender's
+``settings.shipment_matching`` (the 3PL's ``HIST-<order>``); one nothing links is listed as
+unmatched, with its fix in ``marts.ops_exceptions``. Ages are measured at the sandbox clock
+(DISTROHUB_AS_OF), so they do not depend on when the test runs.
 """
 
 from __future__ import annotations
@@ -191,8 +193,9 @@ def test_clean_world_lists_what_its_stalled_pipeline_left(clean_world: LandedWor
         )
         assert {d for _, d, _ in expected} == {"missing_in_erp", "held"}, expected
         assert pairs("select order_key, discrepancy, erp_value from marts.recon_orders") == expected
-        # Shipments: nothing posts them, so every confirmation is listed; the 3PL's confirmation
-        # of a history release (HIST-<order>) matches no order and is listed as unmatched.
+        # Shipments: nothing posts them, so every confirmation is listed; each is linked to its
+        # order (the 3PL's confirmation of a history release, HIST-<order>, by the 3PL's
+        # shipment_matching rule), so none is unmatched.
         expected = pairs(
             """select s.system, s.shipment_id,
                       case when s.order_key is null then 'unmatched' else 'not_posted' end
@@ -200,7 +203,7 @@ def test_clean_world_lists_what_its_stalled_pipeline_left(clean_world: LandedWor
                  left join core."order" o on o.order_key = s.order_key
                 where o.erp_shipment_state is distinct from 'sent'"""
         )
-        assert any(d == "unmatched" for *_, d in expected), expected
+        assert expected and all(d == "not_posted" for *_, d in expected), expected
         found = pairs(
             """select shipment_system, shipment_id, discrepancy from marts.recon_shipments
                 where discrepancy <> 'not_invoiced'"""
@@ -212,19 +215,6 @@ def test_clean_world_lists_what_its_stalled_pipeline_left(clean_world: LandedWor
                   and sla_status <> 'breached'"""
         ).fetchone()
         assert unposted_in_time == 0
-        # each unmatched confirmation is an exception naming its system and reference
-        unmatched = pairs(
-            """select shipment_system, shipment_id, order_ref from marts.recon_shipments
-                where discrepancy = 'unmatched' and sla_status = 'breached'"""
-        )
-        assert unmatched
-        for system, shipment_id, order_ref in unmatched:
-            (remediation,) = conn.execute(
-                """select remediation from marts.ops_exceptions
-                    where error_code = 'shipment_unmatched' and system = %s and record_key = %s""",
-                (system, shipment_id),
-            ).fetchone()
-            assert system in remediation and order_ref in remediation, remediation
         # the data agree: no other discrepancy anywhere
         for view in ("recon_inventory", "recon_returns"):
             assert rows(conn, view) == [], view
@@ -234,3 +224,196 @@ def test_clean_world_lists_what_its_stalled_pipeline_left(clean_world: LandedWor
         assert invoice_mismatches == 0
         found = [r for r in rows(conn, "recon_supplier") if r["sla_status"] == "breached"]
         assert found == []
+
+
+def test_a_history_945_is_linked_to_its_order_and_not_routed_again(
+    clean_world: LandedWorld,
+) -> None:
+    # The sandbox's 3PL confirms a release it had before the hub as HIST-<order key>: the 3PL's
+    # shipment_matching rule (defs.yaml) links it to its order, so the order is shipped: it is
+    # no open demand, not routed or released again, and its confirmation is not unmatched.
+    with psycopg.connect(clean_world.hub) as conn:
+        history = conn.execute(
+            """select shipment_id, order_ref, order_key, matched_by from core.shipment
+                where system = 'tpl_midway' and order_ref like 'HIST-%'"""
+        ).fetchall()
+        assert history
+        for _, order_ref, order_key, matched_by in history:
+            assert order_key == order_ref.removeprefix("HIST-"), history
+            assert matched_by == "shipment_matching.order_reference[0]", history
+        keys = [order_key for _, _, order_key, _ in history]
+        # the order is still open in its store (nothing published its fulfillment yet): only
+        # the linked confirmation keeps it from being routed twice
+        (open_in_store,) = conn.execute(
+            """select count(*) from core."order"
+                where order_key = any(%s) and not is_cancelled
+                  and coalesce(fulfillment_status, 'unfulfilled') in ('unfulfilled', 'partial')""",
+            (keys,),
+        ).fetchone()
+        assert open_in_store == len(keys)
+        for relation in (
+            "marts.int_orders__open_lines",
+            "marts.order_routing",
+            "publish.warehouse_releases",
+        ):
+            (found,) = conn.execute(
+                f"select count(*) from {relation} where order_key = any(%s)",  # noqa: S608
+                (keys,),
+            ).fetchone()
+            assert found == 0, relation
+        (unmatched,) = conn.execute(
+            """select count(*) from marts.recon_shipments
+                where discrepancy = 'unmatched' and shipment_id = any(%s)""",
+            ([shipment_id for shipment_id, *_ in history],),
+        ).fetchone()
+        assert unmatched == 0
+
+
+UNKNOWN_REF, UNKNOWN_SHIPMENT = "WO-88123", "SHP-UNMATCHED-1"
+SHIPMENT_MARTS = ("core/shipment", "marts/recon_shipments", "marts/ops_exceptions")
+
+
+def test_a_confirmation_no_rule_links_is_an_exception_naming_it_and_the_fix(
+    clean_world: LandedWorld,
+) -> None:
+    # A 945 as the 3PL sends it (a landed one, its reference and shipment id changed) whose
+    # reference is no order, no release and fits no rule of the 3PL: it stays unmatched, and
+    # ops_exceptions names the record and the YAML key that would link it.
+    as_of = clean_world.sandbox.control.status()["now"]
+    env = {"DISTROHUB_AS_OF": as_of}
+    with psycopg.connect(clean_world.hub, autocommit=True) as conn:
+        (seq,) = conn.execute(
+            """insert into raw.tpl_midway__shipping_advices
+                      (record_key, payload, _payload_hash, _batch_id, _source)
+               select record_key || '-unmatched',
+                      jsonb_set(jsonb_set(jsonb_set(payload,
+                          '{record_key}', to_jsonb(record_key || '-unmatched')),
+                          '{document,depositor_order_number}', to_jsonb(%s::text)),
+                          '{document,shipment_id}', to_jsonb(%s::text)),
+                      'test-unmatched', gen_random_uuid(), 'test'
+                 from raw.tpl_midway__shipping_advices
+                where payload#>>'{document,depositor_order_number}' like 'HIST-%%'
+                order by _seq desc limit 1
+               returning _seq""",
+            (UNKNOWN_REF, UNKNOWN_SHIPMENT),
+        ).fetchone()
+        try:
+            clean_world.rebuild(*SHIPMENT_MARTS, env=env)
+            (order_key,) = conn.execute(
+                "select order_key from core.shipment where shipment_id = %s", (UNKNOWN_SHIPMENT,)
+            ).fetchone()
+            assert order_key is None
+            (discrepancy, order_ref) = conn.execute(
+                """select discrepancy, order_ref from marts.recon_shipments
+                    where shipment_id = %s and sla_status = 'breached'""",
+                (UNKNOWN_SHIPMENT,),
+            ).fetchone()
+            assert (discrepancy, order_ref) == ("unmatched", UNKNOWN_REF)
+            (system, detail, remediation) = conn.execute(
+                """select system, detail, remediation from marts.ops_exceptions
+                    where error_code = 'shipment_unmatched' and record_key = %s""",
+                (UNKNOWN_SHIPMENT,),
+            ).fetchone()
+            assert system == "tpl_midway"
+            assert UNKNOWN_SHIPMENT in detail and UNKNOWN_REF in detail, detail
+            for part in (
+                f"link confirmation {UNKNOWN_SHIPMENT} of tpl_midway",
+                f"order reference {UNKNOWN_REF}",
+                "settings.shipment_matching.order_reference",
+                "defs.yaml block of tpl_midway",
+            ):
+                assert part in remediation, remediation
+        finally:
+            conn.execute("delete from raw.tpl_midway__shipping_advices where _seq = %s", (seq,))
+            clean_world.rebuild(*SHIPMENT_MARTS, env=env)
+
+
+DROP_SHIP_ASN = "ASN-DROPSHIP-TEST-1"
+# the 856 as landed, shipped to a customer (the shipment level's ship-to has no location id)
+# and naming the order as its PO number (PRF01), the way a drop-ship supplier confirms
+DROP_SHIP_PAYLOAD = """
+    jsonb_set(jsonb_set(jsonb_set(jsonb_set(payload,
+        '{record_key}', to_jsonb(record_key || '-dropship')),
+        '{document,shipment_id}', to_jsonb(%(asn)s::text)),
+        '{document,items,0,po_number}', to_jsonb(%(order_key)s::text)),
+        '{document,nodes}', (
+            select jsonb_agg(
+                case when node->>'level' = 'S' then jsonb_set(node, '{parties}', (
+                    select coalesce(jsonb_agg(
+                        case when party->>'role' = 'ST'
+                            then party || '{"id": "", "id_qualifier": ""}'::jsonb
+                            else party end), '[]'::jsonb)
+                    from jsonb_array_elements(node->'parties') as party))
+                else node end
+                order by position)
+            from jsonb_array_elements(payload#>'{document,nodes}')
+                with ordinality as nodes (node, position)))
+"""
+DROP_SHIP_MODELS = ("core/shipment", "marts/int_orders__open_lines", "marts/order_routing")
+
+
+def test_a_drop_ship_856_is_linked_to_its_order_and_not_routed_again(
+    clean_world: LandedWorld,
+) -> None:
+    # A drop-ship supplier confirms with an X12 856 shipped to the customer: core.shipment
+    # links it to the order like any confirmation, so the drop-ship line is no open demand
+    # and is not routed to the supplier again.
+    with psycopg.connect(clean_world.hub, autocommit=True) as conn:
+
+        def routed(order_key: str) -> tuple[int, int]:
+            return tuple(
+                conn.execute(
+                    f"select count(*) from {relation} where order_key = %s",  # noqa: S608
+                    (order_key,),
+                ).fetchone()[0]
+                for relation in ("marts.int_orders__open_lines", "marts.order_routing")
+            )
+
+        line = conn.execute(
+            """select order_key, drop_ship_supplier from marts.int_orders__open_lines
+                where supply_kind = 'drop_ship' order by created_at, order_key limit 1"""
+        ).fetchone()
+        assert line, "the clean world has an open drop-ship line"
+        order_key, supplier = line
+        system = f"supplier_{supplier.lower()}"
+        assert all(routed(order_key)), "routed to its supplier before any 856"
+        sources = [
+            table
+            for (table,) in conn.execute(
+                """select quote_ident(table_name) from information_schema.tables
+                    where table_schema = 'raw' and table_name like 'supplier\\_%%\\_\\_ship_notices'
+                    order by table_name"""
+            ).fetchall()
+        ]
+        source = next(
+            t
+            for t in sources
+            if conn.execute(f"select exists (select from raw.{t})").fetchone()[0]  # noqa: S608
+        )
+        (seq,) = conn.execute(
+            f"""insert into raw.{system}__ship_notices
+                       (record_key, payload, _payload_hash, _batch_id, _source)
+                select record_key || '-dropship', {DROP_SHIP_PAYLOAD},
+                       'test-dropship', gen_random_uuid(), 'test'
+                  from raw.{source} order by _seq desc limit 1
+                returning _seq""",  # noqa: S608 - fixed names
+            {"asn": DROP_SHIP_ASN, "order_key": order_key},
+        ).fetchone()
+        try:
+            clean_world.rebuild(*DROP_SHIP_MODELS)
+            shipment = conn.execute(
+                """select source, location, order_ref, order_key, matched_by
+                     from core.shipment where shipment_id = %s""",
+                (DROP_SHIP_ASN,),
+            ).fetchone()
+            assert shipment == (
+                "supplier",
+                f"DROPSHIP-{supplier.upper()}",
+                order_key,
+                order_key,
+                "order_reference",
+            )
+            assert routed(order_key) == (0, 0)
+        finally:
+            conn.execute(f"delete from raw.{system}__ship_notices where _seq = %s", (seq,))  # noqa: S608
+            clean_world.rebuild(*DROP_SHIP_MODELS)

@@ -1,3 +1,10 @@
+-- Shipments confirmed by a WMS, the 3PL (945) or a drop-ship supplier (856 to a customer),
+-- each linked to its order, first match wins
+-- (docs/architecture.md, Shipment confirmations): the sender's order reference is an order
+-- key; else the reference, or the WMS's release id, is a release the hub sent (ops.outbox) or
+-- the WMS reports; else the sender's own rules (settings.shipment_matching.order_reference of
+-- its block in defs.yaml: PostgreSQL patterns tried in order, the capturing group an order
+-- key). A confirmation nothing links keeps order_key null (recon_shipments lists it unmatched).
 with
 
 wms_shipments as (
@@ -24,6 +31,18 @@ tpl_advice_lines as (
 
 ),
 
+supplier_notices as (
+
+    select * from {{ ref('stg_supplier__ship_notices') }}
+
+),
+
+supplier_notice_lines as (
+
+    select * from {{ ref('stg_supplier__ship_notice_lines') }}
+
+),
+
 tracker_events as (
 
     select * from {{ ref('stg_carrier__tracker_events') }}
@@ -33,6 +52,30 @@ tracker_events as (
 orders as (
 
     select * from {{ ref('order') }}
+
+),
+
+wms_releases as (
+
+    select * from {{ ref('stg_wms__releases') }}
+
+),
+
+-- the releases the hub sent a warehouse (a WMS release or a 3PL 940): release id -> order
+hub_releases as (
+
+    select distinct on (record_key)
+        record_key as release_id,
+        payload->'lines'->0->>'order_key' as order_key
+    from {{ ref('stg_ops__outbox') }}
+    where target = 'warehouse_releases'
+    order by record_key asc, enqueued_at desc, message_id desc
+
+),
+
+matching_rules as (
+
+    {{ shipment_matching_rules() }}
 
 ),
 
@@ -70,6 +113,7 @@ wms as (
         wms_shipments.system,
         wms_shipments.location,
         wms_shipments.order_ref,
+        wms_shipments.release_id,
         wms_shipments.carrier,
         wms_shipments.service,
         wms_shipments.tracking_number,
@@ -92,6 +136,7 @@ tpl as (
         tpl_advices.system,
         tpl_advices.location,
         tpl_advices.order_ref,
+        null::text as release_id,
         tpl_advices.carrier_scac as carrier,
         tpl_advices.carrier_routing as service,
         tpl_advices.tracking_number,
@@ -106,11 +151,108 @@ tpl as (
 
 ),
 
+supplier_line_summary as (
+
+    select
+        system,
+        record_key,
+        count(*) as line_count,
+        count(distinct sku) as sku_count,
+        sum(quantity_shipped) as units_shipped
+    from supplier_notice_lines
+    group by system, record_key
+
+),
+
+-- a drop-ship supplier's 856: one shipped to a customer (its ship-to is none of the hub's
+-- locations, the declared systems' settings.location); an 856 to a DC or the 3PL is an
+-- inbound ASN (int_inventory__incoming)
+supplier as (
+
+    select
+        supplier_notices.shipment_id,
+        'supplier'::text as source,
+        supplier_notices.system,
+        'DROPSHIP-' || upper(regexp_replace(supplier_notices.system, '^supplier_', '')) as location,
+        supplier_notices.po_number as order_ref,
+        null::text as release_id,
+        supplier_notices.carrier_scac as carrier,
+        supplier_notices.carrier_routing as service,
+        supplier_notices.tracking_number,
+        coalesce(supplier_line_summary.line_count, 0)::integer as line_count,
+        coalesce(supplier_line_summary.sku_count, 0)::integer as sku_count,
+        coalesce(supplier_line_summary.units_shipped, 0)::numeric as units_shipped,
+        supplier_notices.shipped_at
+    from supplier_notices
+    left join supplier_line_summary
+        on supplier_line_summary.system = supplier_notices.system
+        and supplier_line_summary.record_key = supplier_notices.record_key
+    where supplier_notices.ship_to_id is null
+       or supplier_notices.ship_to_id not in (
+           {%- for code in distrohub_system_locations().values() -%}
+               '{{ code }}'{{ ", " if not loop.last }}
+           {%- else -%}
+               select null::text where false
+           {%- endfor -%}
+       )
+
+),
+
 shipments as (
 
     select * from wms
     union all
     select * from tpl
+    union all
+    select * from supplier
+
+),
+
+-- every order key a confirmation could name, by precedence (1 first)
+candidates as (
+
+    select system, shipment_id, 1 as precedence, 'order_reference'::text as matched_by,
+        order_ref as order_key
+    from shipments
+
+    union all
+
+    select shipments.system, shipments.shipment_id, 2, 'release_id', hub_releases.order_key
+    from shipments
+    inner join hub_releases
+        on hub_releases.release_id in (shipments.release_id, shipments.order_ref)
+
+    union all
+
+    select shipments.system, shipments.shipment_id, 3, 'release_id', wms_releases.order_ref
+    from shipments
+    inner join wms_releases
+        on wms_releases.system = shipments.system
+        and wms_releases.release_id in (shipments.release_id, shipments.order_ref)
+
+    union all
+
+    select
+        shipments.system,
+        shipments.shipment_id,
+        3 + matching_rules.rule_number,
+        'shipment_matching.order_reference[' || (matching_rules.rule_number - 1) || ']',
+        substring(shipments.order_ref from matching_rules.pattern)
+    from shipments
+    inner join matching_rules on matching_rules.system = shipments.system
+
+),
+
+matched as (
+
+    select distinct on (candidates.system, candidates.shipment_id)
+        candidates.system,
+        candidates.shipment_id,
+        orders.order_key,
+        candidates.matched_by
+    from candidates
+    inner join orders on orders.order_key = candidates.order_key
+    order by candidates.system asc, candidates.shipment_id asc, candidates.precedence asc
 
 ),
 
@@ -135,7 +277,8 @@ final as (
         shipments.system,
         shipments.location,
         shipments.order_ref,
-        orders.order_key,
+        matched.order_key,
+        matched.matched_by,
         shipments.carrier,
         shipments.service,
         shipments.tracking_number,
@@ -147,7 +290,9 @@ final as (
         latest_tracking.est_delivery_at,
         latest_tracking.tracking_updated_at
     from shipments
-    left join orders on orders.order_key = shipments.order_ref
+    left join matched
+        on matched.system = shipments.system
+        and matched.shipment_id = shipments.shipment_id
     left join latest_tracking on latest_tracking.tracking_code = shipments.tracking_number
 
 )

@@ -338,7 +338,7 @@ order_holds as (
     'total_mismatch': "'compare the order in the storefront with the sale in Tryton and correct the sale'",
     'status_mismatch': "'cancel the order on the side where it is still open (storefront or Tryton)'",
     'not_posted': "'post the shipment in Tryton (or check the warehouse confirmation reached it)'",
-    'shipment_unmatched': "'ask ' || system || ' which order its confirmation with order reference ' || coalesce(order_ref, '(none)') || ' shipped and have it resend the confirmation with that order key, then rebuild core/shipment'",
+    'shipment_unmatched': "'link confirmation ' || record_key || ' of ' || system || ' (order reference ' || coalesce(order_ref, '(none)') || ') to its order: if the reference holds the order key in another form, add a pattern to settings.shipment_matching.order_reference in the defs.yaml block of ' || system || ' (one capturing group, the order key), regenerate the dbt sources and rebuild core/shipment; otherwise ask ' || system || ' which order it shipped and have it resend the confirmation with that order key'",
     'not_invoiced': "'invoice the shipped sale in Tryton'",
     'onhand_mismatch': "'count the item at the location and post the adjustment in Tryton or the WMS'",
     'ack_missing': "'ask the supplier for the 855 acknowledging the PO (or re-send the 850)'",

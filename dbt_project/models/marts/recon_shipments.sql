@@ -68,8 +68,9 @@ not_posted as (
 
 ),
 
--- A confirmation whose order reference matches no order (core.shipment.order_key is null)
--- cannot be posted: it is listed, never ignored, with the posting SLA.
+-- A confirmation nothing links to an order (core.shipment.order_key is null: neither its order
+-- reference, a release id nor its sender's settings.shipment_matching) cannot be posted: it is
+-- listed, never ignored, with the posting SLA.
 unmatched as (
 
     select

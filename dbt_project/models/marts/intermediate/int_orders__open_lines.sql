@@ -1,7 +1,8 @@
 -- Storefront order lines still to ship that no warehouse has been given yet (no WMS release,
 -- no 3PL shipping advice for the order, no release the hub has enqueued or sent) and that no
--- warehouse has shipped any of (a confirmed WMS shipment or 945, whatever the store's
--- fulfillment_status still says: routed again, it could ship twice): the demand order routing
+-- warehouse has shipped any of (a confirmed WMS shipment or 945, linked to the order by
+-- core.shipment's matching, whatever the store's fulfillment_status still says: routed
+-- again, it could ship twice): the demand order routing
 -- places. Quantities are converted to base units (a case line on a CS channel is case pack ×
 -- quantity).
 with
@@ -73,6 +74,10 @@ released as (
     select payload->'lines'->0->>'order_key' from hub_releases
     union
     select order_ref from shipments where order_ref is not null
+    union
+    -- a confirmation linked to its order by release id or the sender's matching rules
+    -- (core.shipment: a 945 for HIST-D2C#1014 ships D2C#1014)
+    select order_key from shipments where order_key is not null
 
 ),
 

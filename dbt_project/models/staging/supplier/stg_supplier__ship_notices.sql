@@ -21,6 +21,20 @@ final as (
             + coalesce(to_timestamp(payload#>>'{document,time}', 'HH24MI')::time, time '00:00')
         ) at time zone 'UTC' as shipped_at,
         payload#>>'{document,items,0,po_number}' as po_number,
+        -- the shipment level's ship-to (N1*ST): a hub location's code, or a customer (drop-ship)
+        jsonb_path_query_first(
+            payload, '$.document.nodes[*] ? (@.level == "S").parties[*] ? (@.role == "ST").id'
+        )#>>'{}' as ship_to_id,
+        jsonb_path_query_first(
+            payload, '$.document.nodes[*] ? (@.level == "S").routing[*].carrier_id'
+        )#>>'{}' as carrier_scac,
+        jsonb_path_query_first(
+            payload, '$.document.nodes[*] ? (@.level == "S").routing[*].routing'
+        )#>>'{}' as carrier_routing,
+        jsonb_path_query_first(
+            payload,
+            '$.document.nodes[*] ? (@.level == "S").references[*] ? (@.qualifier == "CN").value'
+        )#>>'{}' as tracking_number,
         jsonb_array_length(payload#>'{document,items}') as item_count,
         (
             select sum((i#>>'{quantity,value}')::numeric)
