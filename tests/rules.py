@@ -5,14 +5,12 @@ What is really true in the sandbox (stock by status, warehouse commitments, rele
 orders in transit, the drop-ship suppliers' availability, what each store shows) and the
 world's item master (case packs, safety stock, kits, drop-ship suppliers, which store lists
 what), with the channel policy declared in the systems' YAML, give the figure each rule
-should publish. Three inputs come from the hub, each for a reason the truth cannot supply:
+should publish. Two inputs come from the hub, each for a reason the truth cannot supply:
 
 * where order routing placed each open, unreleased line (``marts.order_routing``): routing is
   the hub's decision; :func:`open_demand` gives what it must place, checked on its own;
 * the 3PL's latest daily stock snapshot as the hub loaded it (``staging.stg_3pl__stock``): the
   truth is "now", the 3PL reports once a day, so its figure starts from that snapshot;
-* which orders the 3PL told of by a 945 (``staging.stg_3pl__shipping_advices``): until then
-  only the hub knows it released them.
 """
 
 from __future__ import annotations
@@ -62,18 +60,15 @@ def policies():
     return channels, locations
 
 
-def released_orders(conn: psycopg.Connection, truth: dict) -> set[str]:
-    """Orders released to a warehouse, as far as the hub can know: a WMS shows its releases;
-    the 3PL tells of one only by its 945 shipping advice."""
-    advised = {
-        r["order_ref"]
-        for r in rows(conn, "select order_ref from staging.stg_3pl__shipping_advices")
-    }
-    return {
-        r["order_ref"]
-        for r in truth["releases"]
-        if r["location"] != "3PL" or r["order_ref"] in advised
-    }
+def released_orders(truth: dict) -> set[str]:
+    """Orders given to a warehouse, as far as the hub can know: a WMS shows its releases; the
+    3PL's 940s the hub sent itself; and any order with a confirmed shipment (a WMS shipment, a
+    945 whatever reference it carries), which is never open demand again."""
+    return (
+        {r["order_ref"] for r in truth["releases"] if r["location"] != "3PL"}
+        | {r["order_ref"] for r in truth["releases"] if r["source"] == "940"}
+        | {s["order_ref"] for s in truth["shipments"] if s["order_ref"]}
+    )
 
 
 def open_demand(truth: dict, released: set[str]) -> dict[str, int]:

@@ -1,5 +1,5 @@
 """marts.sellable_inventory against an independent computation from the sandbox's truth
-(tests/rules.py: the rules of docs/architecture.md in Python, with the three hub inputs it
+(tests/rules.py: the rules of docs/architecture.md in Python, with the two hub inputs it
 names); the routing those rules take from the hub is checked against the truth's open demand
 on its own. tests/test_demo_and_ui.py applies the same rules over several passes.
 """
@@ -22,8 +22,7 @@ def truth(clean_world: LandedWorld) -> dict:
 
 
 def test_order_routing_places_exactly_the_open_unreleased_demand(clean_world, truth) -> None:
-    with psycopg.connect(clean_world.hub) as conn:
-        expected = open_demand(truth, released_orders(conn, truth))
+    expected = open_demand(truth, released_orders(truth))
     with psycopg.connect(clean_world.hub) as conn:
         routed = defaultdict(int)
         for row in rows(conn, "select order_line_key, quantity from marts.order_routing"):
