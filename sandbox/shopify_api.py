@@ -9,7 +9,9 @@ Endpoints (``.json`` suffix as in Shopify's docs):
 shop; products (list, count, one, its variants); variants (one, PUT price);
 inventory_items (list by ``ids``, one); inventory_levels (list by
 ``inventory_item_ids`` and/or ``location_ids``; ``set``, ``adjust``,
-``connect``); locations (list, count, one, its inventory_levels); orders
+``connect``; a level is listed where the item is stocked: ``Store.stocks``);
+locations (list, count, one, its inventory_levels: the own ones, then one per
+drop-ship supplier); orders
 (list, count, one; ``status`` default ``open``, ``created_at_*``,
 ``updated_at_*``, ``processed_at_*``, ``since_id``, ``ids``,
 ``financial_status``, ``fulfillment_status``, ``order``, ``fields``);
@@ -42,7 +44,7 @@ from sandbox.records import LiveOrder
 from sandbox.runtime import SandboxRuntime
 from sandbox.shopify_payloads import API_VERSION, Renderer
 from sandbox.simulation import SimulationError
-from sandbox.store_state import STORE_LOCATIONS, Store
+from sandbox.store_state import Store
 from sandbox.timestamps import parse_iso
 
 PREFIX = f"/admin/api/{API_VERSION}"
@@ -291,9 +293,9 @@ class _StoreApi:
 
     def loc_of(self, id_: int) -> str:
         seq = self.local("location", id_)
-        if not 1 <= seq <= len(STORE_LOCATIONS):
+        if not 1 <= seq <= len(self.store.locations):
             raise ApiError(404, "Not Found")
-        return STORE_LOCATIONS[seq - 1]
+        return self.store.locations[seq - 1]
 
     def order_of(self, id_: int) -> LiveOrder:
         order = self.store.order_by_seq(self.local("order", id_))
@@ -551,15 +553,19 @@ class _StoreApi:
             )
         else:
             items = self.store.items
-        locs = list(STORE_LOCATIONS)
+        store = self.store
+        all_locs = store.locations
+        locs = list(all_locs)
         if loc_ids is not None:
             locs = [
-                STORE_LOCATIONS[shopify_seq(i) - 1]
+                all_locs[shopify_seq(i) - 1]
                 for i in sorted(loc_ids)
-                if shopify_kind_store(i) == ("location", self.channel) and 1 <= shopify_seq(i) <= 3
+                if shopify_kind_store(i) == ("location", self.channel)
+                and 1 <= shopify_seq(i) <= len(all_locs)
             ]
         n_l = len(locs)
         self._levels_pairs = (items, locs)
+        sim_items = self.sim.items
 
         class Keys(Sequence):
             def __len__(s) -> int:
@@ -569,9 +575,14 @@ class _StoreApi:
                 if i < 0:
                     i += len(s)
                 it, lo = divmod(i, n_l)
-                return (items[it], STORE_LOCATIONS.index(locs[lo]))
+                return (items[it], all_locs.index(locs[lo]))
 
-        return Keys(), (lambda pos: True), False
+        def stocked(pos: int) -> bool:
+            # every item × location pair in key order; only the pairs with a level are listed
+            it, lo = divmod(pos, n_l)
+            return store.stocks(items[it], sim_items[items[it]], locs[lo])
+
+        return Keys(), stocked, False
 
     async def inventory_levels(self, request: Request) -> Response:
         r = self.r
@@ -592,7 +603,7 @@ class _StoreApi:
     async def location_levels(self, request: Request) -> Response:
         loc = self.loc_of(request.path_params["id"])
         r = self.r
-        items = self.store.items
+        items = [i for i in self.store.items if self.store.stocks(i, self.sim.items[i], loc)]
         keys_list = [(i,) for i in items]
 
         def render(pos: int) -> dict[str, Any]:
@@ -637,15 +648,17 @@ class _StoreApi:
             "inventory_item",
             body.get("inventory_item_id") if isinstance(body.get("inventory_item_id"), int) else -1,
         )
+        # connected: the item has a level at the location from now on (Store.stocks)
+        self.store.levels.setdefault((item, loc), self.sim.store_available(self.store, item, loc))
         return JSONResponse({"inventory_level": self.r.inventory_level(item, loc)}, 201)
 
     # -- locations ------------------------------------------------------------------------------
 
     async def locations(self, request: Request) -> Response:
-        return JSONResponse({"locations": [self.r.location(c) for c in STORE_LOCATIONS]})
+        return JSONResponse({"locations": [self.r.location(c) for c in self.store.locations]})
 
     async def locations_count(self, request: Request) -> Response:
-        return JSONResponse({"count": len(STORE_LOCATIONS)})
+        return JSONResponse({"count": len(self.store.locations)})
 
     async def location(self, request: Request) -> Response:
         return JSONResponse({"location": self.r.location(self.loc_of(request.path_params["id"]))})

@@ -100,32 +100,43 @@ class Renderer:
         }
 
     def location_id(self, code: str) -> int:
-        return self.id(
-            "location", STORE_LOCATIONS.index(code) + 1 if code in STORE_LOCATIONS else 1
-        )
+        locations = self.store.locations
+        return self.id("location", locations.index(code) + 1 if code in locations else 1)
 
     # -- locations ------------------------------------------------------------------
 
     def location(self, code: str) -> dict[str, Any]:
-        loc = self.sim.locations[code]
-        a = loc.address
         id_ = self.location_id(code)
         created = self.ts(self.sim.epoch_ts - 400 * 86400)
+        loc = self.sim.locations.get(code)
+        if loc is not None:
+            a = loc.address
+            name, line1, city, zip_, region, country = (
+                loc.name,
+                a.line1,
+                a.city,
+                a.postal_code,
+                a.region,
+                a.country,
+            )
+        else:
+            # a drop-ship supplier's location: named by its code, no street address of ours
+            name, line1, city, zip_, region, country = code, None, None, None, None, "US"
         return {
             "id": id_,
-            "name": loc.name,
-            "address1": a.line1,
+            "name": name,
+            "address1": line1,
             "address2": None,
-            "city": a.city,
-            "zip": a.postal_code,
-            "province": REGION_NAMES.get(a.region, a.region),
-            "country": a.country,
+            "city": city,
+            "zip": zip_,
+            "province": None if region is None else REGION_NAMES.get(region, region),
+            "country": country,
             "phone": None,
             "created_at": created,
             "updated_at": created,
-            "country_code": a.country,
-            "country_name": COUNTRY_NAMES.get(a.country, a.country),
-            "province_code": a.region,
+            "country_code": country,
+            "country_name": COUNTRY_NAMES.get(country, country),
+            "province_code": region,
             "legacy": False,
             "active": True,
             "deleted_at": None,
@@ -150,7 +161,9 @@ class Renderer:
         fam_pos = store.family_of[item]
         created, _ = self.product_times(fam_pos)
         factor = store.selling_factor(it)
-        qty = sum(self.sim.store_available(store, item, loc)[0] for loc in STORE_LOCATIONS)
+        qty = sum(
+            self.sim.store_available(store, item, loc)[0] for loc in store.stocked_at(item, it)
+        )
         title = (
             it.option
             if factor == 1
@@ -240,7 +253,8 @@ class Renderer:
             "country_code_of_origin": None,
             "province_code_of_origin": None,
             "harmonized_system_code": None,
-            "tracked": not it.is_drop_ship,
+            # a drop-ship item is tracked too: at its supplier's location (Store.stocks)
+            "tracked": True,
             "country_harmonized_system_codes": [],
             "admin_graphql_api_id": gid("InventoryItem", id_),
         }

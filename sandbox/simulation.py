@@ -59,7 +59,7 @@ from sandbox.records import (
     Tracker,
     WmsEvent,
 )
-from sandbox.store_state import STORE_LOCATIONS, CustomerStats, Store
+from sandbox.store_state import STORE_LOCATIONS, CustomerStats, Store, drop_ship_location
 from sandbox.timestamps import iso
 from sandbox.truth import build_received, build_truth
 from sandbox.world import StockStatus, World
@@ -172,7 +172,16 @@ class Simulation:
                 fam.setdefault(self.items[i].family, []).append(i)
             families = sorted(fam.items())
             custs = [i for i, c in enumerate(self.customers) if c.channel == ch.code]
-            stores[ch.code] = Store(ch, listed, families, custs)
+            drop_ship = sorted(
+                {
+                    drop_ship_location(self.items[i].drop_ship_supplier)
+                    for i in listed
+                    if self.items[i].drop_ship_supplier is not None
+                }
+            )
+            stores[ch.code] = Store(
+                ch, listed, families, custs, locations=(*STORE_LOCATIONS, *drop_ship)
+            )
         committed: dict[tuple[int, str], int] = {}
         for a in self.world.opening_allocations:
             key = (self.sku_index[a.sku], a.location)
@@ -681,8 +690,11 @@ class Simulation:
         return order
 
     def _decrement_level(self, store: Store, item: int, qty: int, at: int) -> None:
-        chosen = STORE_LOCATIONS[0]
-        for loc in STORE_LOCATIONS:
+        # the order takes the quantity at the first location the item is stocked at that
+        # has it (a drop-ship item: its supplier's location)
+        stocked = store.stocked_at(item, self.items[item])
+        chosen = stocked[0]
+        for loc in stocked:
             if self.store_available(store, item, loc)[0] >= qty:
                 chosen = loc
                 break

@@ -16,8 +16,9 @@ system. Sections of the truth (ask for a subset with ``sections``):
 * ``discrepancies``: what the scenario planted; ``faults``: what fault
   profiles injected; ``unknown_sku_lines``; ``storefront_price_edits``;
   ``changes``: records changed through the control API;
-* ``storefront_levels``: each store's inventory level per listed SKU and location, as
-  its API shows it (``available`` may be below zero: orders taken beyond it);
+* ``storefront_levels``: each store's inventory level per listed SKU and each location
+  it is stocked at, as its API shows it (``available`` may be below zero: orders taken
+  beyond it);
 * ``storefront_prices``: each store's variant price and compare-at price per listed
   SKU, as its API shows them.
 """
@@ -27,7 +28,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.ids import shopify_id
-from sandbox.store_state import STORE_LOCATIONS
 from sandbox.timestamps import iso
 
 if TYPE_CHECKING:
@@ -278,7 +278,7 @@ def build_truth(sim: Simulation, sections: set[str] | None = None) -> dict[str, 
             }
             for code, store in sim.stores.items()
             for i in sorted(store.listed)
-            for loc in STORE_LOCATIONS
+            for loc in store.stocked_at(i, items[i])
             for avail, at in (sim.store_available(store, i, loc),)
         ]
     if "storefront_prices" in want:

@@ -43,8 +43,8 @@ TRUTH_SECTIONS = [
 ]
 
 
-def rows(conn: psycopg.Connection, query: str) -> list[dict]:
-    cur = conn.execute(query)
+def rows(conn: psycopg.Connection, query: str, params: tuple = ()) -> list[dict]:
+    cur = conn.execute(query, params)
     names = [c.name for c in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

@@ -8,12 +8,42 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import httpx
 import psycopg
 import pytest
 
+from dagster_project.ingest.registry import declared_systems
+from dagster_project.transform.policy import channel_policy
 from sandbox.worldgen import generate_world
 from tests.models.conftest import LandedWorld
-from tests.rules import TRUTH_SECTIONS, expected_availability, open_demand, released_orders, rows
+from tests.rules import (
+    TRUTH_SECTIONS,
+    expected_availability,
+    open_demand,
+    policies,
+    released_orders,
+    rows,
+)
+
+
+def _store_systems() -> dict[str, str]:
+    """Each channel's store system (the declared block that carries its channel policy)."""
+    return {
+        channel.code: name
+        for name, (config, _) in declared_systems().items()
+        if (channel := channel_policy(name, config.settings)) is not None
+    }
+
+
+def _world(truth: dict):
+    params = truth["params"]
+    return generate_world(
+        seed=params["seed"],
+        skus=params["skus"],
+        orders_per_day=params["orders_per_day"],
+        days=params["days"],
+        scenario=params["scenario"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +82,7 @@ def test_order_routing_places_exactly_the_open_unreleased_demand(clean_world, tr
 
 
 def test_sellable_inventory_equals_the_truth(clean_world, truth) -> None:
-    params = truth["params"]
-    world = generate_world(
-        seed=params["seed"],
-        skus=params["skus"],
-        orders_per_day=params["orders_per_day"],
-        days=params["days"],
-        scenario=params["scenario"],
-    )
+    world = _world(truth)
     with psycopg.connect(clean_world.hub) as conn:
         expected = expected_availability(conn, truth, world)
         got = {
@@ -77,6 +100,64 @@ def test_sellable_inventory_equals_the_truth(clean_world, truth) -> None:
     assert any(it.is_kit for it in world.items) and any(it.is_drop_ship for it in world.items)
     assert any(it.case_pack > 1 for it in world.items)
     assert routed
+
+
+def test_drop_ship_availability_is_published_at_the_suppliers_store_location(
+    clean_world, truth
+) -> None:
+    """Every drop-ship item a store lists has one row in publish.storefront_inventory: at the
+    store location of its supplier (the store's location named DROPSHIP-<supplier>, as the
+    store itself lists it), with the rule's figure from the truth: the supplier's latest 846
+    quantity less what routing sent to that supplier, in the store's selling units."""
+    world = _world(truth)
+    channels, _ = policies()
+    systems = _store_systems()
+    supplier_available = {
+        (a["supplier"], a["sku"]): a["quantity"] for a in truth["supplier_availability"]
+    }
+    store_locations = {}  # (system, location name) -> the store's location id
+    for code, system in systems.items():
+        with httpx.Client(
+            base_url=clean_world.sandbox.shopify_url(code) + "/admin/api/2025-07",
+            headers={"X-Shopify-Access-Token": clean_world.sandbox.shopify_token(code)},
+        ) as store:
+            response = store.get("/locations.json")
+            response.raise_for_status()
+            for location in response.json()["locations"]:
+                store_locations[(system, location["name"])] = location["id"]
+    drop_ship = [it for it in world.items if it.is_drop_ship]
+    with psycopg.connect(clean_world.hub) as conn:
+        routed = {
+            (r["sku"], r["location"]): r["quantity"]
+            for r in rows(
+                conn,
+                "select sku, location, sum(quantity) as quantity from marts.order_routing "
+                "where fulfilment = 'ship' and supply_kind = 'drop_ship' group by 1, 2",
+            )
+        }
+        got = {
+            (r["system"], r["sku"]): (r["location"], r["location_id"], r["available"])
+            for r in rows(
+                conn,
+                "select system, sku, location, location_id, available "
+                "from publish.storefront_inventory where sku = any(%s)",
+                ([it.sku for it in drop_ship],),
+            )
+        }
+    expected = {}
+    for it in drop_ship:
+        where = f"DROPSHIP-{it.drop_ship_supplier}"
+        have = supplier_available.get((it.drop_ship_supplier, it.sku))
+        base = 0 if have is None else max(have - routed.get((it.sku, where), 0), 0)
+        for code in it.channels:
+            policy = channels[code]
+            factor = it.case_pack if policy.selling_unit == "CS" and it.case_pack > 1 else 1
+            system = systems[code]
+            expected[(system, it.sku)] = (where, store_locations[(system, where)], base // factor)
+    assert got == expected
+    # the world exercises the rule: figures above zero, and some routed to a supplier
+    assert any(figure > 0 for _, _, figure in expected.values())
+    assert any(routed.values())
 
 
 def test_a_stale_stock_feed_is_held_and_leaves_the_publish(clean_world) -> None:

@@ -272,6 +272,48 @@ def test_sigkill_between_send_and_ack_then_resume_storefront_levels(publish_worl
     assert not wrong
 
 
+def test_each_store_shows_the_drop_ship_figures_after_delivery(publish_world):
+    """A drop-ship item's level at its supplier's store location (named DROPSHIP-<supplier>),
+    read from the store itself, is the figure the hub computed from the supplier's 846
+    (marts.sellable_inventory), for every drop-ship item every store lists."""
+    import httpx
+
+    hub = publish_world.hub
+    # delivers what is not delivered yet (nothing, after the tests above)
+    publish(hub, target("storefront_inventory"), log=lambda _: None)
+    with psycopg.connect(hub) as conn:
+        figures = {
+            (r[0], r[1], r[2]): r[3]
+            for r in conn.execute(
+                """select channel_system, sku, location, published_quantity
+                     from marts.sellable_inventory where supply_kind = 'drop_ship'"""
+            )
+        }
+    assert any(v for v in figures.values()), "some drop-ship item should have a figure above 0"
+    live = {}
+    for system in sorted({k[0] for k in figures}):
+        store = system.removeprefix("shopify_").upper()
+        with httpx.Client(
+            base_url=publish_world.sandbox.shopify_url(store) + "/admin/api/2025-07",
+            headers={"X-Shopify-Access-Token": publish_world.sandbox.shopify_token(store)},
+        ) as api:
+            for location in api.get("/locations.json").json()["locations"]:
+                if not location["name"].startswith("DROPSHIP-"):
+                    continue
+                url = f"/locations/{location['id']}/inventory_levels.json?limit=250"
+                levels = {}
+                while url:
+                    response = api.get(url)
+                    response.raise_for_status()
+                    for level in response.json()["inventory_levels"]:
+                        levels[level["inventory_item_id"]] = level["available"]
+                    url = response.links.get("next", {}).get("url")
+                ids = ",".join(map(str, levels))
+                for item in api.get(f"/inventory_items.json?ids={ids}").json()["inventory_items"]:
+                    live[(system, item["sku"], location["name"])] = levels[item["id"]]
+    assert live == figures
+
+
 def _store_levels(world) -> dict[tuple, int]:
     import httpx
 

@@ -168,16 +168,23 @@ def test_leaky_bucket_answers_429_with_retry_after() -> None:
 
 @pytest.mark.parametrize("channel", ["B2B", "D2C", "MARKETPLACE"])
 def test_each_store_serves_its_own_catalogue_and_locations(sb: SandboxHandle, channel: str) -> None:
+    world = sb.runtime.sim.world
+    drop_ship = sorted(
+        {it.drop_ship_supplier for it in world.items if channel in it.channels} - {None}
+    )
+    assert drop_ship, "every store lists drop-ship items in this world"
     with client(sb, channel) as c:
         locs = c.get("/locations.json").json()["locations"]
+        # the own locations, then one per drop-ship supplier whose items the store lists
         assert [loc["name"] for loc in locs] == [
             "East Distribution Centre",
             "West Distribution Centre",
             "Central 3PL (Midway Fulfilment)",
+            *(f"DROPSHIP-{code}" for code in drop_ship),
         ]
+        assert c.get("/locations/count.json").json()["count"] == len(locs)
         n = c.get("/products/count.json").json()["count"]
         assert n > 0
-        world = sb.runtime.sim.world
         listed = {it.sku for it in world.items if channel in it.channels}
         skus = set()
         url = "/products.json?limit=50"
@@ -186,3 +193,49 @@ def test_each_store_serves_its_own_catalogue_and_locations(sb: SandboxHandle, ch
             skus |= {v["sku"] for p in r.json()["products"] for v in p["variants"]}
             url = next_link(r)
         assert skus == listed
+
+
+def test_a_drop_ship_item_is_tracked_at_its_suppliers_location_only(sb: SandboxHandle) -> None:
+    """Each drop-ship item is tracked, with one inventory level: at the store location of its
+    supplier (DROPSHIP-<code>), which stocks nothing else; what a client sets there is what
+    the store shows."""
+    world = sb.runtime.sim.world
+    drop_ship = {it.sku: it.drop_ship_supplier for it in world.items if it.is_drop_ship}
+    with client(sb, "B2B") as c:
+        locs = {loc["id"]: loc["name"] for loc in c.get("/locations.json").json()["locations"]}
+        levels: dict[int, list[dict]] = {}
+        url = "/inventory_levels.json?limit=250&location_ids=" + ",".join(map(str, locs))
+        while url:
+            r = c.get(url)
+            for level in r.json()["inventory_levels"]:
+                levels.setdefault(level["inventory_item_id"], []).append(level)
+            url = next_link(r)
+        items = {}
+        ids = sorted(levels)
+        for start in range(0, len(ids), 100):
+            chunk = ",".join(map(str, ids[start : start + 100]))
+            for item in c.get(f"/inventory_items.json?ids={chunk}").json()["inventory_items"]:
+                items[item["sku"]] = item
+        assert set(drop_ship) <= set(items) and all(items[s]["tracked"] for s in drop_ship)
+        at = {
+            sku: sorted(locs[lv["location_id"]] for lv in levels[item["id"]])
+            for sku, item in items.items()
+        }
+        assert {sku: at[sku] for sku in drop_ship} == {
+            sku: [f"DROPSHIP-{code}"] for sku, code in drop_ship.items()
+        }
+        assert not [s for s in at if s not in drop_ship and any("DROPSHIP" in n for n in at[s])]
+        sku = min(drop_ship)
+        where = next(i for i, n in locs.items() if n == f"DROPSHIP-{drop_ship[sku]}")
+        body = {"location_id": where, "inventory_item_id": items[sku]["id"], "available": 17}
+        assert c.post("/inventory_levels/set.json", json=body).status_code == 200
+        shown = c.get(f"/locations/{where}/inventory_levels.json?limit=250").json()
+        assert {lv["inventory_item_id"]: lv["available"] for lv in shown["inventory_levels"]}[
+            items[sku]["id"]
+        ] == 17
+    last = sb.control.received()["shopify"]["B2B"]["inventory_level_sets"][-1]
+    assert (last["sku"], last["location"], last["available"]) == (
+        sku,
+        f"DROPSHIP-{drop_ship[sku]}",
+        17,
+    )

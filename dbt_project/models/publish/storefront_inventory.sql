@@ -1,7 +1,10 @@
 -- The inventory level each storefront should show, per store, inventory item and store location:
--- marts.sellable_inventory's published figure for the location the store location stands for
--- (same name as the ERP warehouse). Held rows (stale stock feed, policy hold) are left out, so
--- the store keeps its last published figure; drop-ship items are not tracked by the stores.
+-- marts.sellable_inventory's published figure for the location the store location stands for.
+-- A store location stands for an own location (DC, 3PL) when it carries the name of that
+-- location's ERP warehouse, and for a drop-ship supplier's location when it carries the hub's
+-- code for it, DROPSHIP-<supplier code> (a supplier has no ERP warehouse; docs/connecting.md).
+-- Only items the store tracks get a level. Held rows (stale stock feed, policy hold) are left
+-- out, so the store keeps its last published figure.
 --
 -- Rebuilt for a few SKUs by the narrow path (macros/narrow.sql): every input read by SKU goes
 -- through narrow_scope('sku'), which is `true` in a normal build; after a full build its data
@@ -50,12 +53,26 @@ locations as (
 
 store_location_codes as (
 
+    -- an own location: the store location named as its ERP warehouse
     select
         store_locations.system,
         store_locations.location_id,
-        locations.location_code
+        locations.location_code,
+        locations.kind as location_kind
     from store_locations
     inner join locations on locations.erp_warehouse_name = store_locations.name
+    where coalesce(store_locations.is_active, true)
+
+    union all
+
+    -- a drop-ship supplier's location: the store location named DROPSHIP-<supplier code>, the
+    -- location code of the supplier's rows in sellable_inventory (location_kind 'supplier')
+    select
+        store_locations.system,
+        store_locations.location_id,
+        store_locations.name as location_code,
+        'supplier' as location_kind
+    from store_locations
     where coalesce(store_locations.is_active, true)
 
 ),
@@ -95,6 +112,7 @@ final as (
     inner join store_location_codes
         on store_location_codes.system = sellable.channel_system
         and store_location_codes.location_code = sellable.location
+        and store_location_codes.location_kind = sellable.location_kind
     where sellable.freshness_action in ('publish', 'zero')
       and coalesce(inventory_items.is_tracked, true)
 
