@@ -448,7 +448,8 @@ def _client_or_exit(ctx: click.Context) -> ControlClient:
     default="",
     help="Comma-separated sections (default all): "
     "clock,params,stock,committed,orders,releases,shipments,purchase_orders,receipts,returns,"
-    "supplier_availability,discrepancies,faults,unknown_sku_lines,storefront_price_edits,changes",
+    "supplier_availability,discrepancies,faults,unknown_sku_lines,storefront_price_edits,changes,"
+    "storefronts",
 )
 @click.option(
     "--out",

@@ -15,7 +15,9 @@ system. Sections of the truth (ask for a subset with ``sections``):
 * ``supplier_availability``: last 846 quantity per drop-ship SKU;
 * ``discrepancies``: what the scenario planted; ``faults``: what fault
   profiles injected; ``unknown_sku_lines``; ``storefront_price_edits``;
-  ``changes``: records changed through the control API.
+  ``changes``: records changed through the control API;
+* ``storefronts``: each store's inventory level per listed SKU and location, as
+  its API shows it (``available`` may be below zero: orders taken beyond it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.ids import shopify_id
+from sandbox.store_state import STORE_LOCATIONS
 from sandbox.timestamps import iso
 
 if TYPE_CHECKING:
@@ -45,6 +48,7 @@ SECTIONS = (
     "unknown_sku_lines",
     "storefront_price_edits",
     "changes",
+    "storefronts",
 )
 
 
@@ -260,6 +264,20 @@ def build_truth(sim: Simulation, sections: set[str] | None = None) -> dict[str, 
         out["storefront_price_edits"] = list(sim.price_edits)
     if "changes" in want:
         out["changes"] = list(sim.changes)
+    if "storefronts" in want:
+        out["storefronts"] = [
+            {
+                "channel": code,
+                "sku": items[i].sku,
+                "location": loc,
+                "available": avail,
+                "updated_at": _iso(at),
+            }
+            for code, store in sim.stores.items()
+            for i in sorted(store.listed)
+            for loc in STORE_LOCATIONS
+            for avail, at in (sim.store_available(store, i, loc),)
+        ]
     return out
 
 
