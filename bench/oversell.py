@@ -288,6 +288,8 @@ def run(ctx: BenchContext) -> Measurement:
         f"{end['recon_unmatched']} unmatched; the ERP itself is not read",
         f"drift at the end: {end['price_drift']} recon_prices row(s), {end['level_drift']} "
         "recon_availability row(s)",
+        f"store levels compared with what the hub knew after each pass: {staleness.compared} "
+        "(store, SKU, location) (those the hub holds back, published_quantity null, are not)",
         *failed_passes,
     ]
     return m
