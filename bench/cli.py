@@ -28,6 +28,8 @@ MEASUREMENTS: dict[str, tuple[str, str]] = {
     # intake is measured on orders not delivered yet; events then publishes the rest
     "erp": ("bench.erp_intake", "storefront orders per second into Tryton"),
     "events": ("bench.events", "WMS stock event → storefront inventory level set, gated"),
+    # last: it plays the shared world's clock forward
+    "oversell": ("bench.oversell", "a simulated period, a pass every few hours: oversold units"),
 }
 
 
@@ -75,6 +77,8 @@ def _ints(value: str | None) -> tuple[int, ...]:
 @click.option("--incremental-skus", help="incremental: catalog sizes, comma-separated")
 @click.option("--events", type=int, help="event latency: how many stock events")
 @click.option("--erp-orders", type=int, help="ERP intake: how many orders")
+@click.option("--oversell-days", type=int, help="oversell: simulated days (a fortnight: 14)")
+@click.option("--oversell-every", type=int, help="oversell: simulated hours between passes")
 @click.option("--no-dlt", is_flag=True, help="ingest: skip the dlt comparison")
 @click.option("--out", type=click.Path(path_type=Path), default=RESULTS_DIR, show_default=True)
 @click.option(
@@ -92,11 +96,14 @@ def bench(
     incremental_skus,
     events,
     erp_orders,
+    oversell_days,
+    oversell_every,
     no_dlt,
     out,
     state_dir,
 ) -> None:
-    """Measure ingest, rebuild, incremental, event latency and ERP intake on this machine."""
+    """Measure ingest, rebuild, incremental, event latency, ERP intake and oversell on this
+    machine."""
     from dagster_project.hub import settings
 
     keys = [k.strip() for k in only.split(",")] if only else list(MEASUREMENTS)
@@ -112,6 +119,8 @@ def bench(
         incremental_skus=_ints(incremental_skus),
         events=events,
         erp_orders=erp_orders,
+        oversell_days=oversell_days,
+        oversell_every_hours=oversell_every,
         dlt=False if no_dlt else None,
     )
     ctx = BenchContext(

@@ -32,6 +32,8 @@ class Scale:
     events: int = 50  # event latency: WMS stock-change events
     erp_orders: int = 400  # ERP intake: storefront orders sent to Tryton
     dlt: bool = True  # ingest: also run dlt's rest_api source on the same endpoint
+    oversell_days: int = 14  # oversell: the simulated period
+    oversell_every_hours: int = 6  # oversell: simulated hours between pipeline passes
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -49,6 +51,7 @@ PRESETS: dict[str, Scale] = {
         change_share=0.05,
         events=3,
         erp_orders=10,
+        oversell_days=1,
     ),
 }
 

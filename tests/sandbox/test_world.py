@@ -109,6 +109,29 @@ def test_truth_obeys_the_stock_rules() -> None:
     assert truth["shipments"], "two days of auto-released orders ship something"
 
 
+def test_truth_lists_every_store_level_and_orders_move_them() -> None:
+    sim = Simulation(generate_world(seed=9, skus=30, orders_per_day=150, days=1))
+    before = {
+        (r["channel"], r["sku"], r["location"]): r["available"]
+        for r in sim.truth({"storefront_levels"})["storefront_levels"]
+    }
+    # every listed SKU at the two DCs and the 3PL; a drop-ship one at its supplier's only
+    stocked = sum(
+        1 if sim.items[i].is_drop_ship else 3 for store in sim.stores.values() for i in store.listed
+    )
+    assert len(before) == stocked
+    assert {loc for _, _, loc in before} >= {"DC-EAST", "DC-WEST", "3PL"}
+    sim.advance(24)
+    after = {
+        (r["channel"], r["sku"], r["location"]): r["available"]
+        for r in sim.truth({"storefront_levels"})["storefront_levels"]
+    }
+    assert after.keys() == before.keys()
+    # nobody set a level: a day of orders only took units off
+    assert all(after[k] <= before[k] for k in before)
+    assert sum(before.values()) > sum(after.values())
+
+
 def test_a_large_world_is_generated() -> None:
     # how fast is the bench's business (bench/world.py builds 100,000 SKUs); here: it completes
     w = generate_world(seed=1, skus=20_000, orders_per_day=1000, days=1)
