@@ -236,10 +236,12 @@ def compute(
     zero_column = cfg.blast_radius.zero_column
     correct = cfg.drift is not None and cfg.drift.mode == "correct"
     # a drift correction changes the target's live value: it counts like a change (the blast
-    # radius, the zeroed share), measured from what the target holds now
+    # radius, the zeroed share), measured from what the target holds now; a change the target
+    # already holds by its own feed (loop suppression: a store that took an order off a level
+    # the hub now lowers the same way) changes nothing there and counts in neither
     zeroed = (
         sql.SQL(
-            "count(*) filter (where zeroes and ((change = 'change' and "
+            "count(*) filter (where zeroes and ((change = 'change' and not in_target and "
             "coalesce((told_payload ->> {z})::numeric > 0, false)) or (change = 'drift' and {c} "
             "and coalesce((live_payload ->> {z})::numeric > 0, false))))"
         ).format(z=sql.Literal(zero_column), c=sql.Literal(correct))
@@ -255,12 +257,13 @@ def compute(
                       count(*) filter (where change = 'held'),
                       count(*) filter (where change = 'unchanged'),
                       (select count(*) from ops.published_state where target = {t}),
-                      count(*) filter (where change = 'drift')
+                      count(*) filter (where change = 'drift'),
+                      count(*) filter (where change = 'change' and in_target)
                  from publish_diff"""
         ).format(zeroed=zeroed, t=sql.Literal(cfg.target))
     ).fetchone()
     assert row is not None
-    adds, changes, zeroed_n, removals, held, unchanged, published, drift = row
+    adds, changes, zeroed_n, removals, held, unchanged, published, drift, held_by_target = row
     return ChangeCounts(
         published=published,
         adds=adds,
@@ -271,6 +274,7 @@ def compute(
         unchanged=unchanged,
         drift=drift,
         drift_corrected=drift if correct else 0,
+        changes_in_target=held_by_target,
     )
 
 

@@ -119,11 +119,13 @@ class ChangeCounts:
     unchanged: int
     drift: int = 0  # told as desired, but the target's own feed (read since) says otherwise
     drift_corrected: int = 0  # of those, sent again (drift mode correct): they count as changes
+    changes_in_target: int = 0  # changes the target already holds (its own feed): not sent
 
     @property
     def changing(self) -> int:
-        """Published records this publish changes at the target: changes and drift corrections."""
-        return self.changes + self.drift_corrected
+        """Published records this publish changes at the target: changes (less those the target
+        already holds, which are not sent) and drift corrections."""
+        return self.changes - self.changes_in_target + self.drift_corrected
 
 
 def blast_radius_part(
@@ -132,6 +134,7 @@ def blast_radius_part(
     details = {
         "published": counts.published,
         "changes": counts.changes,
+        "changes_already_in_target": counts.changes_in_target,
         "drift_corrections": counts.drift_corrected,
         "zeroed": counts.zeroed,
         "adds": counts.adds,
