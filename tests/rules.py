@@ -24,6 +24,7 @@ import psycopg
 from dagster_project.ingest.registry import declared_systems
 from dagster_project.transform.policy import channel_policy, location_policy
 from sandbox.world import World
+from sandbox.worldgen import generate_world
 
 #: release and release-line states that commit nothing more (closed short, rejected, shipped)
 DONE = {"cancelled", "rejected", "shipped", "short_shipped", "closed_short"}
@@ -86,8 +87,21 @@ def open_demand(truth: dict, released: set[str]) -> dict[str, int]:
     return dict(expected)
 
 
-def _instant(text: str) -> datetime:
+def instant(text: str) -> datetime:
+    """A truth timestamp (ISO 8601, ``Z``) as an aware datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def world_of(truth: dict) -> World:
+    """The world the sandbox serves, generated again from the truth's ``params``."""
+    params = truth["params"]
+    return generate_world(
+        seed=params["seed"],
+        skus=params["skus"],
+        orders_per_day=params["orders_per_day"],
+        days=params["days"],
+        scenario=params["scenario"],
+    )
 
 
 def expected_availability(
@@ -153,7 +167,7 @@ def expected_availability(
     for release in truth["releases"]:
         if release["location"] != "3PL" or release["source"] != "940":
             continue
-        if snapshot_at is not None and _instant(release["received_at"]) <= snapshot_at:
+        if snapshot_at is not None and instant(release["received_at"]) <= snapshot_at:
             continue  # the snapshot reflects it (committed, or gone from on-hand)
         for line in release["lines"]:
             units = (

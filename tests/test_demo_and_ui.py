@@ -17,7 +17,6 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -26,10 +25,9 @@ from psycopg import sql
 
 from dagster_project.erp.server import DEFAULT_DB, ENV_DATABASE, ENV_ROLE_PASSWORD
 from dagster_project.hub.settings import OWNER_ROLE, REPO_ROOT, read_env_file, with_database
-from sandbox.worldgen import generate_world
 from sandbox.worldgen.pricing import PriceBook
 from tests.browser import chromium
-from tests.rules import TRUTH_SECTIONS, cents, expected_availability, rows
+from tests.rules import TRUTH_SECTIONS, cents, expected_availability, instant, rows, world_of
 from tests.servers import free_port
 from tests.waiting import wait_until
 
@@ -108,15 +106,8 @@ def differences_from_the_rules(state: Path) -> dict[str, dict]:
     """Where what the hub published, what each store shows and what the ERP holds differ from
     what the rules give from the sandbox's truth (tests/rules.py), by kind; empty when none."""
     truth = json.loads(run_sandbox(state, "truth", "--sections", ",".join(TRUTH_SECTIONS)).stdout)
-    params = truth["params"]
-    world = generate_world(
-        seed=params["seed"],
-        skus=params["skus"],
-        orders_per_day=params["orders_per_day"],
-        days=params["days"],
-        scenario=params["scenario"],
-    )
-    now = datetime.fromisoformat(truth["clock"]["now"].replace("Z", "+00:00"))
+    world = world_of(truth)
+    now = instant(truth["clock"]["now"])
     with psycopg.connect(DEMO_ENV["DISTROHUB_DATABASE_URL"]) as conn:
         expected = expected_availability(conn, truth, world)
         published = {
@@ -127,9 +118,19 @@ def differences_from_the_rules(state: Path) -> dict[str, dict]:
             )
         }
         prices = {
-            (r["channel"], r["sku"]): (cents(r["price"]), r["compare_at_price"])
+            (r["channel"], r["sku"]): (
+                cents(r["price"]),
+                None if r["compare_at_price"] is None else cents(r["compare_at_price"]),
+            )
             for r in rows(
                 conn, "select channel, sku, price, compare_at_price from publish.storefront_prices"
+            )
+        }
+        sent = {
+            r["order_key"]
+            for r in rows(
+                conn,
+                "select distinct order_key from publish.erp_sales_orders where hold_reason is null",
             )
         }
     found: dict[str, dict] = {}
@@ -158,14 +159,7 @@ def differences_from_the_rules(state: Path) -> dict[str, dict]:
             pct, _ = book.promotion_percent(idx, "D2C", 1, now)
             want[("D2C", it.sku)] = (listed * (100 - pct) // 100, listed) if pct else (listed, None)
     found["D2C published prices"] = {
-        k: (
-            prices.get(k, (None, None))[0],
-            None if prices.get(k, (None, None))[1] is None else cents(prices[k][1]),
-            v,
-        )
-        for k, v in want.items()
-        if prices.get(k) is None
-        or (prices[k][0], None if prices[k][1] is None else cents(prices[k][1])) != v
+        k: (prices.get(k), v) for k, v in want.items() if prices.get(k) != v
     }
     shown = {(p["channel"], p["sku"]): cents(p["price"]) for p in truth["storefront_prices"]}
     found["store prices"] = {
@@ -181,13 +175,6 @@ def differences_from_the_rules(state: Path) -> dict[str, dict]:
         sales = Counter(
             r[0] for r in conn.execute("select reference from sale_sale where reference <> ''")
         )
-    with psycopg.connect(DEMO_ENV["DISTROHUB_DATABASE_URL"]) as conn:
-        sent = {
-            r[0]
-            for r in conn.execute(
-                "select distinct order_key from publish.erp_sales_orders where hold_reason is null"
-            )
-        }
     keys = {o["key"] for o in truth["orders"]}
     found["ERP sales twice"] = {ref: n for ref, n in sales.items() if n > 1}
     found["ERP sales of no storefront order"] = {

@@ -487,13 +487,7 @@ def _set_world_clock() -> None:
     if os.environ.get("DISTROHUB_AS_OF"):
         console.log(f"as of {os.environ['DISTROHUB_AS_OF']} (DISTROHUB_AS_OF, set by you)")
         return
-    result = subprocess.run(
-        [sys.executable, "-m", "dagster_project.cli.main", "sandbox", "truth"]
-        + ["--sections", "clock"],
-        env=settings.operator_environment(),
-        capture_output=True,
-        text=True,
-    )
+    result = run_plugin("sandbox", "truth", "--sections", "clock", capture_output=True, text=True)
     if result.returncode != 0:
         err.print(
             "[bold red]sandbox clock unreadable[/] (`distrohub sandbox truth --sections clock`, "
@@ -505,9 +499,11 @@ def _set_world_clock() -> None:
     console.log(f"as of {now}: the sandbox world's clock (DISTROHUB_AS_OF for this run)")
 
 
-def run_plugin(*args: str) -> subprocess.CompletedProcess:
-    """Run another distrohub sub-command in its own process (keeps plugins decoupled)."""
+def run_plugin(*args: str, **options) -> subprocess.CompletedProcess:
+    """Run another distrohub sub-command in its own process (keeps plugins decoupled);
+    ``options`` go to subprocess.run (``capture_output=True, text=True`` to read its output)."""
     return subprocess.run(
         [sys.executable, "-m", "dagster_project.cli.main", *args],
         env=settings.operator_environment(),
+        **options,
     )

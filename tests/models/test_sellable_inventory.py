@@ -14,7 +14,6 @@ import pytest
 
 from dagster_project.ingest.registry import declared_systems
 from dagster_project.transform.policy import channel_policy
-from sandbox.worldgen import generate_world
 from tests.models.conftest import LandedWorld
 from tests.rules import (
     TRUTH_SECTIONS,
@@ -23,6 +22,7 @@ from tests.rules import (
     policies,
     released_orders,
     rows,
+    world_of,
 )
 
 
@@ -33,17 +33,6 @@ def _store_systems() -> dict[str, str]:
         for name, (config, _) in declared_systems().items()
         if (channel := channel_policy(name, config.settings)) is not None
     }
-
-
-def _world(truth: dict):
-    params = truth["params"]
-    return generate_world(
-        seed=params["seed"],
-        skus=params["skus"],
-        orders_per_day=params["orders_per_day"],
-        days=params["days"],
-        scenario=params["scenario"],
-    )
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +71,7 @@ def test_order_routing_places_exactly_the_open_unreleased_demand(clean_world, tr
 
 
 def test_sellable_inventory_equals_the_truth(clean_world, truth) -> None:
-    world = _world(truth)
+    world = world_of(truth)
     with psycopg.connect(clean_world.hub) as conn:
         expected = expected_availability(conn, truth, world)
         got = {
@@ -109,7 +98,7 @@ def test_drop_ship_availability_is_published_at_the_suppliers_store_location(
     store location of its supplier (the store's location named DROPSHIP-<supplier>, as the
     store itself lists it), with the rule's figure from the truth: the supplier's latest 846
     quantity less what routing sent to that supplier, in the store's selling units."""
-    world = _world(truth)
+    world = world_of(truth)
     channels, _ = policies()
     systems = _store_systems()
     supplier_available = {
