@@ -14,7 +14,9 @@ invoices as (
 
 ),
 
--- ERP credit notes: customer invoices with a negative total
+-- ERP credit notes issued: posted (or paid) customer invoices with a negative total. The
+-- erp_returns delivery sets the return key as the credit note's reference; one made by hand
+-- may carry the RMA.
 credit_notes as (
 
     select reference, invoice_number, state
@@ -22,6 +24,7 @@ credit_notes as (
     where source = 'erp'
       and invoice_type = 'out'
       and total_amount < 0
+      and state in ('posted', 'paid')
 
 ),
 
@@ -46,7 +49,7 @@ not_credited as (
       and not exists (
           select 1
           from credit_notes
-          where credit_notes.reference in (returns.order_key, returns.order_ref, returns.rma)
+          where credit_notes.reference in (returns.return_key, returns.rma)
       )
 
 ),
