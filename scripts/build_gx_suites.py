@@ -188,6 +188,19 @@ def suites() -> dict[str, list[gxe.Expectation]]:
             _positive("quantity"),
             _not_null("tracking_number"),
         ],
+        "erp_returns": [
+            _unique(["return_key", "line_number"]),
+            _unique(["return_line_key"]),
+            *(_not_null(c) for c in ("return_key", "line_number", "sku", "location", "order_key")),
+            _not_null("quantity"),
+            _positive("quantity"),
+            _non_negative("unit_price"),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="outcome",
+                value_set=["restock", "damaged"],
+                description="outcome is null (not inspected yet), restock or damaged",
+            ),
+        ],
     }
 
 

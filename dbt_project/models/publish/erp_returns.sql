@@ -104,7 +104,6 @@ final as (
         returns.received_at,
         case
             when prices.unit_price is null then 'sku_not_on_order'
-            when lines.quantity is null or lines.quantity <= 0 then 'no_quantity'
         end as hold_reason
     from returns
     inner join orders on orders.order_key = returns.order_key
