@@ -322,14 +322,28 @@ class _ReturnsBatch:
     def _read_sales(self) -> None:
         rows = self.client.read_all(
             "sale.sale",
-            [["reference", "in", list(self.requests)], ["state", "!=", "cancelled"]],
+            [["reference", "in", list(self.requests)]],
             ["reference", "state", "number", "shipment_returns", "invoices"],
         )
-        seen: set[str] = set()
-        for row in rows:  # ordered by id: the first is the oldest
-            if row["reference"] not in seen:
-                seen.add(row["reference"])
-                self.state[row["reference"]].sale = row
+        found: dict[str, dict[str, Any]] = {}
+        for row in rows:  # ordered by id: the oldest live one, else the oldest
+            kept = found.get(row["reference"])
+            if kept is None or (kept["state"] == "cancelled" and row["state"] != "cancelled"):
+                found[row["reference"]] = row
+        for ref, row in found.items():
+            self.state[ref].sale = row
+            if row["state"] == "cancelled":  # someone cancelled it in the ERP: not ours to redo
+                self._fail(
+                    ref,
+                    ReturnProblem(
+                        "return_cancelled_in_erp",
+                        f"the return sale {row.get('number') or row['id']} with this reference "
+                        "was cancelled in the ERP",
+                        reference=ref,
+                        fix="if the return must be credited, reset the return sale to draft in "
+                        "Tryton and replay the message; otherwise discard the dead letter",
+                    ),
+                )
 
     def _read_shipments(self) -> None:
         self._read_sales()

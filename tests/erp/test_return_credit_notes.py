@@ -229,6 +229,23 @@ def test_a_return_for_an_order_not_in_the_erp_is_dead_with_the_fix(
     assert _documents(client, "wms_dc_east:RMA-R4")["sales"] == []
 
 
+def test_a_return_sale_cancelled_in_the_erp_is_not_made_again(
+    client: TrytonClient, ids: dict[str, int], waste: int, transport: TrytonReturns
+) -> None:
+    _shipped_orders(client, ids, "D2C#R-5")
+    key = "wms_dc_east:RMA-R5"
+    (quoted,) = client.create_sales_orders(
+        [SalesOrderRequest(key, ids[PARTY], (SalesOrderLine(ids["SKU-00001"], -1, Decimal(1)),))],
+        confirm=False,
+    )
+    client.execute("sale.sale", "cancel", [quoted.sale_id])
+    lines = [_line("RMA-R5", "D2C#R-5", 1, "SKU-00001", 1, "restock")]
+    (outcome,) = transport.send([_message(1, lines)])
+    assert outcome.status is Status.DEAD and outcome.error_code == "return_cancelled_in_erp"
+    assert key in outcome.error and "Fix:" in outcome.error
+    assert [s["state"] for s in _documents(client, key)["sales"]] == ["cancelled"]
+
+
 # a delivery in its own process, killed mid-batch -------------------------------------
 _DELIVER = """
 import json, sys
