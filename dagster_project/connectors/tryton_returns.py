@@ -595,15 +595,15 @@ class _ReturnsBatch:
             notes = _live_invoices(st.invoices)
             if _state(st.shipment) != "done" or not notes:
                 continue
+            drafts = [n for n in notes if n["state"] not in POSTED]
+            if not drafts:  # posted already (checked before it was)
+                continue
             total = sum((n["total_amount"] for n in notes), Decimal(0))
             if total != request.credit_total:
                 self._fail(
                     ref,
-                    CreditNoteMismatch(ref, request.credit_total, total, notes[0]["id"]),
+                    CreditNoteMismatch(ref, request.credit_total, total, drafts[0]["id"]),
                 )
-                continue
-            drafts = [n for n in notes if n["state"] not in POSTED]
-            if not drafts:
                 continue
             to_post[ref] = [n["id"] for n in drafts]
             stale = [n["id"] for n in drafts if n.get("reference") != ref]
@@ -618,8 +618,9 @@ class _ReturnsBatch:
                 for ref in to_post:
                     self._fail(ref, exc)
                 return
-        ids = {ref: notes for ref, notes in to_post.items()}
-        todo = {ref: ids[ref] for ref in ids if self._ok(ref)}
+        todo = {ref: notes for ref, notes in to_post.items() if self._ok(ref)}
+        if not todo:
+            return
         try:
             self.client.execute(
                 "account.invoice", "post", [i for notes in todo.values() for i in notes]
