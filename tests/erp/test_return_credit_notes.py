@@ -23,6 +23,7 @@ from dagster_project.connectors.tryton import (
     SalesOrderRequest,
     TrytonClient,
 )
+from dagster_project.publish.transports import open_transport
 from dagster_project.publish.transports.base import Message, Status
 from dagster_project.publish.transports.tryton_returns import TrytonReturns
 from tests.erp_fixtures import RunningErp
@@ -60,8 +61,15 @@ def waste(client: TrytonClient) -> int:
 
 
 @pytest.fixture
-def transport(erp: RunningErp, client: TrytonClient) -> Iterator[TrytonReturns]:
-    t = TrytonReturns(TrytonClient(erp.credentials))
+def transport(
+    erp: RunningErp, client: TrytonClient, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TrytonReturns]:
+    """The transport as a delivery opens it: the declared system, its variables."""
+    monkeypatch.setenv(ENV_URL, erp.credentials.url)
+    monkeypatch.setenv(ENV_USER, erp.credentials.user)
+    monkeypatch.setenv(ENV_PASSWORD, erp.credentials.password)
+    t = open_transport("tryton_returns", "tryton")
+    assert isinstance(t, TrytonReturns)
     yield t
     t.close()
 
