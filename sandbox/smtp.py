@@ -74,11 +74,12 @@ def message_record(envelope: Envelope, session: Session, sequence: int) -> dict[
         "authenticated_as": auth.login.decode() if isinstance(auth, LoginPassword) else None,
         "mail_from": envelope.mail_from,
         "rcpt_to": list(envelope.rcpt_tos),
-        "message_id": str(msg.get("Message-ID") or ""),
-        "from": str(msg.get("From") or ""),
-        "to": str(msg.get("To") or ""),
-        "subject": str(msg.get("Subject") or ""),
-        "headers": {k: str(v) for k, v in msg.items()},
+        "message_id": " ".join(str(msg.get("Message-ID") or "").split()),
+        "from": " ".join(str(msg.get("From") or "").split()),
+        "to": " ".join(str(msg.get("To") or "").split()),
+        "subject": " ".join(str(msg.get("Subject") or "").split()),
+        # a long header is folded on the wire; its value is the unfolded text
+        "headers": {k: " ".join(str(v).split()) for k, v in msg.items()},
         "text": body.get_content() if body is not None else "",
         "size": len(raw),
     }

@@ -282,8 +282,9 @@ class SmtpNotices:
             code, text = conn.docmd("DATA")
             if code != 354:
                 raise _Refused("data", code, _text(text))
-            sent_data = True
             conn.send(_dotted(mail.as_bytes(policy=policy.SMTP)))
+            # from here the relay may hold the whole message; until its reply we cannot know
+            sent_data = True
             code, text = conn.getreply()
             if code != 250:
                 raise _Refused("data", code, _text(text))

@@ -1,28 +1,25 @@
 {{ config(materialized='view') }}  {#- live: read from ops.outbox at query time #}
 
 -- The customer notices of each order (publish target customer_notices): what was sent, when,
--- to whom, and what is queued, retrying, dead or held, one row per order and notice. A view
--- on ops.outbox, so it is as current as the outbox; held notices are as of the last build of
--- publish.customer_notices.
+-- to whom, and what is queued, retrying or dead, one row per order and notice. A view on
+-- the hub's tables ops.outbox and ops.published_state only, so it is as current as the outbox
+-- (a view on a dbt relation would be dropped with it at every rebuild); held notices are the
+-- rows of publish.customer_notices with a hold_reason.
 with
 
 outbox as (
 
-    select * from {{ ref('stg_ops__outbox') }}
+    select
+        id as message_id, record_key, status, attempts, error_code, payload, enqueued_at, sent_at
+    from {{ source('ops', 'outbox') }}
     where target = 'customer_notices'
 
 ),
 
 published as (
 
-    select * from {{ ref('stg_ops__published_state') }}
+    select record_key, published_at from {{ source('ops', 'published_state') }}
     where target = 'customer_notices'
-
-),
-
-desired as (
-
-    select * from {{ ref('customer_notices') }}
 
 ),
 
@@ -70,31 +67,10 @@ told as (
         latest.attempts,
         latest.error_code,
         first_enqueued.first_enqueued_at as enqueued_at,
-        coalesce(latest.sent_at, published.published_at) as sent_at,
-        null::text as hold_reason
+        coalesce(latest.sent_at, published.published_at) as sent_at
     from latest
     left join first_enqueued on first_enqueued.record_key = latest.record_key
     left join published on published.record_key = latest.record_key
-
-),
-
-held as (
-
-    select
-        order_key || ':' || event || ':' || event_ref as record_key,
-        order_key,
-        event,
-        event_ref,
-        email,
-        tracking_number,
-        'held' as status,
-        0 as attempts,
-        null::text as error_code,
-        null::timestamptz as enqueued_at,
-        null::timestamptz as sent_at,
-        hold_reason
-    from desired
-    where hold_reason is not null
 
 ),
 
@@ -107,12 +83,6 @@ final as (
         left(encode(sha256(convert_to('customer_notices:' || record_key, 'UTF8')), 'hex'), 32)
             as message_key
     from told
-    union all
-    select
-        *,
-        left(encode(sha256(convert_to('customer_notices:' || record_key, 'UTF8')), 'hex'), 32)
-    from held
-    where record_key not in (select told.record_key from told)
 
 )
 
