@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 import time
@@ -248,7 +249,7 @@ def up(
         marketplace_api_plan=marketplace_api_plan,
         timeout_seconds=timeout_seconds,
         webhook_url=webhook_url,
-        ports={s: port_base + i for i, s in enumerate(SYSTEMS)} if port_base else {},
+        ports={s: port_base + i for i, s in enumerate((*SYSTEMS, "smtp"))} if port_base else {},
         backlog_orders=backlog_orders,
         backlog_channel=backlog_channel,
         prerender_orders=prerender_orders,
@@ -340,6 +341,12 @@ def _probe(system: str, url: str, creds: dict[str, Any]) -> str:
                 timeout=3,
                 headers={"Authorization": f"Bearer {creds['wms'][loc]['token']}"},
             )
+        elif system == "smtp":
+            with smtplib.SMTP(
+                url.split("//", 1)[1].rsplit(":", 1)[0], int(url.rsplit(":", 1)[1]), timeout=3
+            ) as relay:
+                code = relay.noop()[0]
+            return "[green]answers[/]" if code == 250 else f"[yellow]{code}[/]"
         elif system == "carrier":
             r = httpx.get(
                 f"{url}/v2/trackers?page_size=1", timeout=3, auth=(creds["carrier"]["api_key"], "")
@@ -347,7 +354,7 @@ def _probe(system: str, url: str, creds: dict[str, Any]) -> str:
         else:
             r = httpx.get(f"{url}/_sandbox/ping", timeout=3)
         return "[green]answers[/]" if r.status_code < 400 else f"[yellow]{r.status_code}[/]"
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, OSError, smtplib.SMTPException) as exc:
         return f"[red]no answer[/] ({type(exc).__name__})"
 
 

@@ -57,6 +57,10 @@ class ControlClient:
         params = {"sections": ",".join(sections)} if sections else None
         return self._call("GET", "/truth", params=params)
 
+    def mailbox(self) -> list[dict[str, Any]]:
+        """Every message the sandbox's mail relay accepted (the truth's ``mailbox``)."""
+        return self.truth(["mailbox"])["mailbox"]
+
     def received(self) -> dict[str, Any]:
         return self._call("GET", "/received")
 

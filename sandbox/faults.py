@@ -30,6 +30,8 @@ PROFILES: dict[str, str] = {
     "CSVs carry a negative quantity, an unknown SKU and (CSV) a garbled row.",
     "truncated_edi": "every 3rd EDI file (supplier documents, 3PL 945) is cut off mid-segment "
     "(no SE/GE/IEA trailer).",
+    "smtp_drops": "the mail relay keeps every 3rd message but drops the connection after its "
+    "data, before answering (the sender cannot know it was accepted).",
 }
 
 

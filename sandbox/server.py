@@ -1,4 +1,5 @@
-"""The sandbox process: every system on its own port of 127.0.0.1, one loop.
+"""The sandbox process: every system on its own port of 127.0.0.1, one loop (the HTTP
+systems served by uvicorn, the mail relay by aiosmtpd: ``sandbox.smtp``).
 
 ``python -m sandbox.server --state-dir DIR`` reads ``config.json`` and
 ``credentials.json`` from DIR (written by ``distrohub sandbox up``), builds
@@ -29,6 +30,7 @@ import uvicorn
 from sandbox import carrier_api, control_api, shopify_api, wms_api
 from sandbox.runtime import SYSTEMS, SandboxConfig, SandboxRuntime
 from sandbox.shopify_payloads import API_VERSION
+from sandbox.smtp import Mailbox, SmtpRelay
 from sandbox.state_dir import drop_dirs, read_json, write_json
 
 SYNC_SECONDS = 0.5
@@ -61,6 +63,7 @@ class SandboxServer:
         self.tasks: list[asyncio.Task[Any]] = []
         self.stop_event: asyncio.Event | None = None
         self.ports: dict[str, int] = {}
+        self.smtp: SmtpRelay | None = None
 
     def _apps(self):
         rt = self.rt
@@ -120,6 +123,19 @@ class SandboxServer:
             await asyncio.sleep(0.02)
         host = self.config.host
         self.rt.urls = {s: f"http://{host}:{p}" for s, p in self.ports.items()}
+        # the mail relay (plain SMTP, sandbox.smtp) on its own port, on this loop
+        assert self.rt.sim is not None
+        creds = self.rt.creds.get("smtp") or {}
+        self.smtp = SmtpRelay(
+            Mailbox(self.rt.sim.mailbox, self.state / "mailbox.jsonl"),
+            self.rt.faults,
+            creds.get("user", ""),
+            creds.get("password", ""),
+        )
+        sock = self._bind("smtp")
+        self.ports["smtp"] = sock.getsockname()[1]
+        await self.smtp.start(sock)
+        self.rt.urls["smtp"] = f"smtp://{host}:{self.ports['smtp']}"
         self.tasks.append(self.rt.dispatcher.start())
         self.rt.dispatching = True
         self.tasks.append(asyncio.create_task(self._background(), name="sandbox background"))
@@ -164,6 +180,8 @@ class SandboxServer:
         await self.stop()
 
     async def stop(self) -> None:
+        if self.smtp is not None:
+            await self.smtp.stop()
         for s in self.servers:
             s.should_exit = True
         for t in self.tasks:

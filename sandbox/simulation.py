@@ -148,6 +148,8 @@ class Simulation:
         self.received_files: dict[str, list[dict[str, Any]]] = {}
         self.releases_received: list[dict[str, Any]] = []
         self.changes: list[dict[str, Any]] = []
+        # messages the sandbox's mail relay accepted (sandbox.smtp.Mailbox fills it)
+        self.mailbox: list[dict[str, Any]] = []
         self._n = 0
         self.stores = self._build_stores()
         self._load_history()

@@ -8,6 +8,7 @@
 * ``progress.json``: what the starting server is doing (generation progress);
 * ``systems.env``: ``KEY=value`` lines a connector reads to find each system;
 * ``server.log``: the server's output;
+* ``mailbox.jsonl``: every message the mail relay accepted, one JSON line each (``sandbox.smtp``);
 * ``drops/``: the drop and outbox folders of the 3PL and the suppliers, and the planning
   tool's drop folder.
 """
@@ -79,6 +80,7 @@ def new_credentials() -> dict[str, Any]:
         },
         "carrier": {"api_key": tok("EZTK"), "webhook_secret": secrets.token_hex(32)},
         "control": {"token": tok("sbx_")},
+        "smtp": {"user": "distrohub", "password": secrets.token_hex(16)},
     }
 
 
@@ -123,6 +125,12 @@ def systems_env(
     env["DISTROHUB_CARRIER_WEBHOOK_SECRET"] = creds["carrier"]["webhook_secret"]
     if webhook_url:
         env["DISTROHUB_WEBHOOK_URL"] = webhook_url
+    if "smtp" in runtime["ports"] and "smtp" in creds:  # the mail relay (sandbox.smtp)
+        env["DISTROHUB_SMTP_HOST"] = runtime["host"]
+        env["DISTROHUB_SMTP_PORT"] = str(runtime["ports"]["smtp"])
+        env["DISTROHUB_SMTP_USER"] = creds["smtp"]["user"]
+        env["DISTROHUB_SMTP_PASSWORD"] = creds["smtp"]["password"]
+        env["DISTROHUB_SMTP_SECURITY"] = "none"  # a local relay; a real one: starttls or tls
     env["DISTROHUB_SANDBOX_CONTROL_URL"] = urls["control"]
     env["DISTROHUB_SANDBOX_CONTROL_TOKEN"] = creds["control"]["token"]
     return env

@@ -20,7 +20,9 @@ system. Sections of the truth (ask for a subset with ``sections``):
   it is stocked at, as its API shows it (``available`` may be below zero: orders taken
   beyond it);
 * ``storefront_prices``: each store's variant price and compare-at price per listed
-  SKU, as its API shows them.
+  SKU, as its API shows them;
+* ``mailbox``: every message the sandbox's mail relay accepted, in arrival order (envelope,
+  headers, text body; ``sandbox.smtp``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ SECTIONS = (
     "changes",
     "storefront_levels",
     "storefront_prices",
+    "mailbox",
 )
 
 
@@ -293,6 +296,8 @@ def build_truth(sim: Simulation, sections: set[str] | None = None) -> dict[str, 
             for i in sorted(store.listed)
             for price, compare, _ in (sim.variant_price(store, i),)
         ]
+    if "mailbox" in want:
+        out["mailbox"] = list(sim.mailbox)
     return out
 
 

@@ -201,6 +201,23 @@ def suites() -> dict[str, list[gxe.Expectation]]:
                 description="outcome is null (not inspected yet), restock or damaged",
             ),
         ],
+        "customer_notices": [
+            _unique(["order_key", "event", "event_ref"]),
+            *(_not_null(c) for c in ("order_key", "event", "event_ref", "lines")),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="event",
+                value_set=["shipped", "partly_shipped", "backordered", "cancelled", "refunded"],
+                description="event is one with a template (publish/templates/notices/)",
+            ),
+            _rows(
+                "sent_only_with_an_address",
+                ["email", "hold_reason"],
+                "a notice not held has an e-mail address (one @, no spaces)",
+                """select order_key, event, event_ref, email from {batch}
+                   where hold_reason is null
+                     and (email is null or email !~ '^[^@[:space:]]+@[^@[:space:]]+$')""",
+            ),
+        ],
     }
 
 

@@ -51,6 +51,7 @@ KIND_LABELS = {
     "file_drop_csv": "csv",
     "carrier_webhook": "webhook",
     "x12_supplier": "x12",
+    "smtp": "smtp",
 }
 
 

@@ -208,4 +208,5 @@ Kind = Literal[
     "file_drop_csv",
     "carrier_webhook",
     "x12_supplier",
+    "smtp",  # a mail relay: written to (publish), never read, so it has no streams
 ]

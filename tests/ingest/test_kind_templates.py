@@ -58,7 +58,8 @@ def _block(**changes: object) -> dict:
 def test_every_kind_has_a_template_that_dagster_does_not_load() -> None:
     assert sorted(p.stem for p in KINDS_DIR.glob("*.yaml")) == sorted(get_args(Kind))
     for kind in get_args(Kind):
-        assert kind_template(kind, "test")["streams"], kind
+        # a mail relay is only written to (publish): the one kind with no streams
+        assert kind_template(kind, "test")["streams"] or kind == "smtp", kind
     # data files only: load_from_defs_folder loads a defs.yaml or Python, neither is there
     assert not list(KINDS_DIR.glob("defs.yaml")) and not list(KINDS_DIR.glob("*.py"))
 

@@ -28,6 +28,7 @@ KINDS = (
     "x12_940",
     "x12_850",
     "tryton_returns",
+    "smtp_notices",
 )
 
 __all__ = [
@@ -78,6 +79,10 @@ def open_transport(kind: str, system: str, *, hub_url: str | None = None) -> Tra
             from dagster_project.publish.transports.x12_files import X12FileTransport
 
             return X12FileTransport.from_config(kind, config, hub_url=hub_url)
+        if kind == "smtp_notices":
+            from dagster_project.publish.transports.smtp import SmtpNotices
+
+            return SmtpNotices.from_config(config)
     except ConfigurationError as exc:
         raise TransportConfigError(str(exc)) from None
     raise TransportConfigError(
