@@ -110,7 +110,8 @@ class ReleaseLine:
     allocated: int = 0
     shipped: int = 0
     status: str = (
-        "open"  # open|allocated|partially_allocated|backordered|rejected|shipped|short_shipped
+        # open|allocated|partially_allocated|backordered|rejected|shipped|short_shipped|cancelled
+        "open"
     )
     reason: str | None = None
 
@@ -158,7 +159,7 @@ class Pick:
     release_id: str
     allocation_ids: list[int]
     created: int
-    state: str = "open"  # open|done|short
+    state: str = "open"  # open|done|short|cancelled
     completed: int | None = None
 
 

@@ -74,6 +74,10 @@ DIURNAL = (2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 8, 8, 8, 8, 9, 9, 8, 6, 4, 
 
 WebhookHook = Callable[[str, str, Any, int], None]
 
+#: Share of new orders the customer cancels 4 to 30 hours after placing them (besides the
+#: 1.5% cancelled within 10 hours): late enough to find many released, picked or shipped.
+LATE_CANCEL_SHARE = 0.02
+
 #: Days before the epoch a backlog of orders is spread over (``Simulation.place_backlog``).
 BACKLOG_DAYS = 30
 
@@ -687,6 +691,12 @@ class Simulation:
             self._plan(at + rng.randint(1, 10) * 3600, "cancel", draft.channel, seq)
         elif r < 0.05:
             self._plan(at + rng.randint(1, 30) * 3600, "edit", draft.channel, seq)
+        # a later change of mind, drawn from a stream of its own (the hour's draws above are
+        # unchanged): by then the order is often released to a warehouse, picked or shipped,
+        # so cancellations reach every stage (the hub compensates: docs/architecture.md)
+        late = stream(self.seed, "late-cancel", draft.channel, seq)
+        if late.random() < LATE_CANCEL_SHARE:
+            self._plan(at + late.randint(4, 30) * 3600, "cancel", draft.channel, seq)
         if self.auto_release:
             self.unreleased.append((draft.channel, seq))
         return order

@@ -10,6 +10,13 @@ receive returns into returns inspection and inspect them a day later.
 
 3PL: 940 shipping orders are committed on arrival and shipped four hours
 later with a 945 advice; a stock snapshot CSV is dropped daily at 06:00 UTC.
+
+Cancellations: a WMS release not yet picked is cancelled by ``POST
+/v1/releases/{id}/cancel`` (:func:`cancel_wms_release`: its allocations and any open pick
+are cancelled, the stock un-committed; 409 once a pick is completed or it shipped). A 940
+with the cancel purpose (W05-01 ``F``) cancels a 3PL order not yet shipped, and the 3PL
+confirms it with a 945 that ships nothing (every W12 shipped 0); one already shipped is
+logged ``too_late`` (its 945 was the shipment).
 """
 
 from __future__ import annotations
@@ -52,6 +59,10 @@ TPL_EDI = EdiProfile(
 )
 
 BACKORDER_HOURS = 48
+#: W05-01 (Order Status Code, X12 element 473) of a 940 that cancels an earlier one
+CANCEL_PURPOSE = "F"
+#: WMS release states a cancel may still stop (nothing picked, nothing shipped)
+CANCELLABLE = ("accepted", "backordered", "partially_allocated", "allocated", "picking")
 
 
 @dataclass
@@ -274,6 +285,8 @@ def _complete_picks(sim: Simulation, loc: str, q: Queues, at: int, rng) -> None:
     while q.picks and q.picks[0][0] <= at:
         _, pid = q.picks.popleft()
         pick = sim.picks[pid]
+        if pick.state == "cancelled":  # its release was cancelled while it was open
+            continue
         rel = sim.releases[(loc, pick.release_id)]
         lines: list[ShipmentLine] = []
         short_any = False
@@ -551,7 +564,10 @@ def tpl_hour(sim: Simulation, t0: int, t1: int, rng) -> None:
     _receive(sim, "3PL", q, t0, t1, rng)
     while q.ship_3pl and q.ship_3pl[0][0] < t1:
         due, rid = q.ship_3pl.popleft()
-        _ship_3pl(sim, sim.releases[("3PL", rid)], max(due, t0), rng)
+        rel = sim.releases[("3PL", rid)]
+        if rel.status == "cancelled":  # a 940 cancel arrived before it shipped
+            continue
+        _ship_3pl(sim, rel, max(due, t0), rng)
     if sim.hour % 24 == 6:
         snapshot_3pl(sim, t0)
 
@@ -586,6 +602,19 @@ def _ship_3pl(sim: Simulation, rel: Release, at: int, rng) -> None:
         sid, tracking, scac = sh.id, sh.tracking_number, "USPS"
     else:
         sid, tracking, scac = f"NOSHIP-{rel.release_id}", "", ""
+    _write_945(sim, rel, at, sid, scac, tracking, edi_lines)
+
+
+def _write_945(
+    sim: Simulation,
+    rel: Release,
+    at: int,
+    sid: str,
+    scac: str,
+    tracking: str,
+    edi_lines: list[EdiLine],
+) -> None:
+    """Drop the 945 shipping advice of ``rel`` into the 3PL's outbox."""
     st = rel.ship_to or {}
     ship_to = Party(
         "",
@@ -694,7 +723,9 @@ def accept_940(sim: Simulation, name: str, data: bytes) -> dict[str, Any]:
 
     Each order becomes a 3PL release keyed by its W05 order number (a repeat
     of the same number is ignored as a duplicate). An order with an unknown
-    or unstocked SKU is rejected as a whole; the log says why."""
+    or unstocked SKU is rejected as a whole; the log says why. A 940 with the
+    cancel purpose (W05-01 ``F``) cancels the order of that number instead
+    (:func:`_cancel_3pl`)."""
     entry: dict[str, Any] = {"file": name, "at": _iso(sim.now), "orders": []}
     try:
         orders = read_orders(data.decode("utf-8", errors="replace"))
@@ -708,6 +739,9 @@ def accept_940(sim: Simulation, name: str, data: bytes) -> dict[str, Any]:
             entry["orders"].append(
                 {"number": o.number, "status": "rejected", "reason": f"a {o.code}, not a 940"}
             )
+            continue
+        if o.purpose == CANCEL_PURPOSE:
+            entry["orders"].append(_cancel_3pl(sim, o.number))
             continue
         if ("3PL", o.number) in sim.releases:
             entry["orders"].append({"number": o.number, "status": "duplicate"})
@@ -766,6 +800,84 @@ def accept_940(sim: Simulation, name: str, data: bytes) -> dict[str, Any]:
         )
     sim.log_file("3pl", entry)
     return entry
+
+
+def _cancel_3pl(sim: Simulation, number: str) -> dict[str, Any]:
+    """A 940 cancel of order ``number``: un-commit and close it, confirmed by a 945 that
+    ships nothing; an order already shipped (its 945 sent) cannot be stopped: too_late."""
+    rel = sim.releases.get(("3PL", number))
+    if rel is None:
+        return {"number": number, "status": "rejected", "reason": "no such order to cancel"}
+    if rel.status == "cancelled":
+        return {"number": number, "status": "duplicate", "reason": "already cancelled"}
+    if rel.status in ("shipped", "short_shipped"):
+        return {
+            "number": number,
+            "status": "too_late",
+            "reason": f"already shipped ({rel.shipment_id or 'nothing on hand'}); a return",
+        }
+    edi_lines: list[EdiLine] = []
+    for n, ln in enumerate(rel.lines, start=1):
+        if ln.allocated:
+            sim.ledger.release(ln.item, "3PL", ln.allocated)
+        ln.allocated, ln.shipped, ln.status = 0, 0, "cancelled"
+        edi_lines.append(EdiLine(n, ln.sku, "", 0, ordered=ln.quantity))
+    rel.status, rel.updated = "cancelled", sim.now
+    _write_945(sim, rel, sim.now, f"CANCEL-{rel.release_id}", "", "", edi_lines)
+    return {"number": number, "status": "cancelled"}
+
+
+class CancelRefused(ValueError):
+    """A WMS cancel that cannot be done: ``status`` (404, 409), ``code`` and ``details``."""
+
+    def __init__(self, message: str, status: int, code: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.details = status, code, details
+
+
+def cancel_wms_release(sim: Simulation, loc: str, release_id: str) -> tuple[bool, Release]:
+    """Cancel a WMS release not yet picked: (cancelled by this call, release); a release
+    already cancelled is answered as it is (False), so a repeat is harmless.
+
+    Its allocations (and an open pick) are cancelled and their stock un-committed. Raises
+    :class:`CancelRefused` 404 for an unknown release, 409 ``already_picked`` /
+    ``already_shipped`` once a pick completed or a shipment left (a cancel cannot stop it)."""
+    rel = sim.releases.get((loc, release_id))
+    if rel is None:
+        raise CancelRefused(f"no release {release_id!r} at {loc}", 404, "not_found")
+    if rel.status == "cancelled":
+        return False, rel
+    q = queues(sim, loc)
+    allocs = [sim.allocations[a] for a in q.allocs_of.get(release_id, [])]
+    if rel.shipment_id is not None or rel.status not in CANCELLABLE:
+        raise CancelRefused(
+            f"release {release_id!r} at {loc} has shipped ({rel.shipment_id or rel.status}); "
+            "it cannot be cancelled: take it back as a return",
+            409,
+            "already_shipped",
+            {"status": rel.status, "shipment_id": rel.shipment_id},
+        )
+    if any(a.state == "picked" for a in allocs):
+        raise CancelRefused(
+            f"release {release_id!r} at {loc} is already picked; it cannot be cancelled",
+            409,
+            "already_picked",
+            {"status": rel.status},
+        )
+    at = sim.now
+    for a in allocs:
+        if a.state in ("allocated", "picking"):
+            sim.ledger.release(a.item, loc, a.quantity)
+            a.state, a.updated = "cancelled", at
+            if a.pick_id is not None and sim.picks[a.pick_id].state == "open":
+                sim.picks[a.pick_id].state = "cancelled"
+    for ln in rel.lines:
+        if ln.status != "rejected":
+            ln.status = "cancelled"
+    rel.status, rel.updated = "cancelled", at
+    q.allocate = [r for r in q.allocate if r != release_id]
+    sim.wms_event(loc, "release.cancelled", at, release_summary(rel))
+    return True, rel
 
 
 def _iso(ts: int) -> str:

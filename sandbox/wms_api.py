@@ -15,6 +15,10 @@ A clean REST + JSON contract (documented in sandbox/README.md):
 * ``POST /v1/releases``: accept a released order, idempotent by
   ``release_id`` (201 new, 200 same body again, 409 same id with another
   body, 422 invalid, nothing stored);
+* ``POST /v1/releases/{id}/cancel``: cancel a release not yet picked (200
+  with ``already_cancelled`` false; a repeat 200 with it true); 409
+  ``already_picked`` / ``already_shipped`` once a pick completed or it
+  shipped; 404 for an unknown release;
 * ``GET /v1/events?after=CURSOR&limit=``: the event feed in recording
   order, ``{"events": [...], "next_cursor", "has_more"}``; pass
   ``next_cursor`` back as ``after``;
@@ -41,7 +45,12 @@ from sandbox.records import Release
 from sandbox.runtime import SandboxRuntime, wms_event_json
 from sandbox.simulation import SimulationError
 from sandbox.timestamps import parse_iso
-from sandbox.warehouse import release_summary, shipment_payload
+from sandbox.warehouse import (
+    CancelRefused,
+    cancel_wms_release,
+    release_summary,
+    shipment_payload,
+)
 from sandbox.world import StockStatus
 from sandbox.worldgen.stock import bin_for
 
@@ -71,6 +80,7 @@ def make_app(rt: SandboxRuntime, location: str) -> Starlette:
         Route("/v1/shipments", w(api.shipments)),
         Route("/v1/returns", w(api.returns)),
         Route("/v1/releases", w(api.releases), methods=["GET", "POST"]),
+        Route("/v1/releases/{release_id:path}/cancel", w(api.cancel_release), methods=["POST"]),
         Route("/v1/releases/{release_id:path}", w(api.release)),
         Route("/v1/events", w(api.events)),
         Route("/v1/webhooks", w(api.webhooks), methods=["GET", "POST"]),
@@ -456,6 +466,17 @@ class _WmsApi:
                 404, "not_found", f"no release {request.path_params['release_id']!r} at {self.loc}"
             )
         return JSONResponse({"release": self._release_json(rel)})
+
+    async def cancel_release(self, request: Request) -> Response:
+        try:
+            cancelled, rel = cancel_wms_release(
+                self.sim, self.loc, request.path_params["release_id"]
+            )
+        except CancelRefused as exc:
+            raise WmsError(exc.status, exc.code, str(exc), exc.details) from None
+        return JSONResponse(
+            {"release": self._release_json(rel), "already_cancelled": not cancelled}
+        )
 
     async def events(self, request: Request) -> Response:
         after = request.query_params.get("after", "0") or "0"

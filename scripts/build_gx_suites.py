@@ -218,6 +218,18 @@ def suites() -> dict[str, list[gxe.Expectation]]:
                      and (email is null or email !~ '^[^@[:space:]]+@[^@[:space:]]+$')""",
             ),
         ],
+        "order_cancellations": [
+            _unique(["cancel_key"]),
+            *(
+                _not_null(c)
+                for c in ("cancel_key", "order_key", "step", "target_system", "erp_sale_id")
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="step",
+                value_set=["warehouse_cancel", "erp_cancel"],
+                description="step is warehouse_cancel or erp_cancel (each has its transport)",
+            ),
+        ],
     }
 
 

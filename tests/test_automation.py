@@ -129,6 +129,16 @@ def graph_keys(graph) -> set[str]:
             {"publish/supplier_purchase_orders", "marts/recon_supplier"},
             {"publish/storefront_inventory"},
         ),
+        (
+            "cancellations_on_order_events",
+            {
+                "raw/shopify_d2c__orders",
+                "raw/wms_dc_east__releases",
+                "raw/tpl_midway__shipping_advices",
+            },
+            {"core/order", "publish/order_cancellations", "marts/order_cancellations_status"},
+            {"publish/storefront_prices"},
+        ),
     ],
 )
 def test_event_sensor_targets(definitions, sensor, watched, refreshed, left_out) -> None:

@@ -49,6 +49,9 @@ TRANSPORT_KINDS = {
     "wms_releases": "rest",
     "x12_940": "x12",
     "x12_850": "x12",
+    "tryton_sale_cancels": "tryton",
+    "wms_release_cancels": "rest",
+    "x12_940_cancel": "x12",
 }
 
 

@@ -27,6 +27,8 @@ class RunSummary:
     #: target → (passed, summary) of its latest gate verdict
     gates: dict[str, tuple[bool, str]] = field(default_factory=dict)
     dead_letters: int = 0
+    #: storefront orders cancelled after intake, by state (marts.order_cancellations_status)
+    cancellations: dict[str, int] = field(default_factory=dict)
 
 
 def collect_summary(conn: psycopg.Connection) -> RunSummary:
@@ -74,6 +76,13 @@ def collect_summary(conn: psycopg.Connection) -> RunSummary:
             ).format(sql.Identifier("marts", name))
         ).fetchone()
         out.findings[name] = (total, breached)
+    if relation_exists(conn, "marts", "order_cancellations_status"):
+        out.cancellations = dict(
+            conn.execute(
+                """select state, count(*)::int from marts.order_cancellations_status
+                    group by state order by state"""
+            ).fetchall()
+        )
     out.dead_letters = conn.execute(
         "select count(*) from ops.dead_letter where resolved_at is null"
     ).fetchone()[0]
@@ -97,6 +106,10 @@ def render_summary(summary: RunSummary, ui_url: str) -> Group:
     if failed:
         lines.append(f", {len(failed)} held: {', '.join(failed)}", style="red")
     lines.append("\n")
+    if summary.cancellations:
+        states = ", ".join(f"{n} {state}" for state, n in summary.cancellations.items())
+        lines.append("orders cancelled after intake: ", style="bold")
+        lines.append(f"{sum(summary.cancellations.values())} ({states})\n")
     if summary.dead_letters:
         lines.append(f"dead letters: {summary.dead_letters} (distrohub dlq list)\n", style="yellow")
     channels = Table(title="published per channel (what each store holds as we told it)")

@@ -47,6 +47,8 @@ create table publish.supplier_purchase_orders (
 create table publish.storefront_fulfillments (
     storefront_system text, storefront_order_id bigint, shipment_id text, quantity integer,
     tracking_number text);
+create table publish.order_cancellations (
+    cancel_key text, order_key text, step text, target_system text, erp_sale_id bigint);
 """
 
 
@@ -103,6 +105,12 @@ def populate(url: str, rows: int) -> None:
             " select 'shopify_d2c', g, 'SHP' || g, 1, '1Z' || g from generate_series(1, %s) g",
             (n,),
         )
+        conn.execute(
+            "insert into publish.order_cancellations"
+            " select 'D2C#' || g || '/erp_cancel', 'D2C#' || g, 'erp_cancel', 'tryton', g"
+            " from generate_series(1, %s) g",
+            (n,),
+        )
 
 
 def committed_files() -> dict[str, str]:
@@ -142,6 +150,7 @@ def test_clean_tables_pass_every_suite_and_nothing_committed_is_rewritten(hub):
     assert quality.suites() == sorted(
         [
             "erp_sales_orders",
+            "order_cancellations",
             "storefront_fulfillments",
             "storefront_inventory",
             "storefront_prices",

@@ -29,6 +29,10 @@ KINDS = (
     "x12_850",
     "tryton_returns",
     "smtp_notices",
+    # order_cancellations (issue 19, step 4)
+    "tryton_sale_cancels",
+    "wms_release_cancels",
+    "x12_940_cancel",
 )
 
 __all__ = [
@@ -75,7 +79,15 @@ def open_transport(kind: str, system: str, *, hub_url: str | None = None) -> Tra
             from dagster_project.publish.transports.wms import WmsReleases
 
             return WmsReleases.from_config(config)
-        if kind in ("x12_940", "x12_850"):
+        if kind == "tryton_sale_cancels":
+            from dagster_project.publish.transports.tryton_cancel import TrytonSaleCancels
+
+            return TrytonSaleCancels.from_config(config)
+        if kind == "wms_release_cancels":
+            from dagster_project.publish.transports.wms_cancel import WmsReleaseCancels
+
+            return WmsReleaseCancels.from_config(config)
+        if kind in ("x12_940", "x12_850", "x12_940_cancel"):
             from dagster_project.publish.transports.x12_files import X12FileTransport
 
             return X12FileTransport.from_config(kind, config, hub_url=hub_url)

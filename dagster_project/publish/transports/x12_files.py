@@ -1,5 +1,9 @@
 """X12 file transports: 940 shipping orders to the 3PL, 850 purchase orders to suppliers.
 
+``x12_940_cancel`` writes the 940 that cancels an earlier one (W05-01 ``F``, Cancel, X12
+element 473; ``order_cancellations`` rows of step ``warehouse_cancel``): the same depositor
+order number and lines as the release it cancels (the row's ``release_lines``).
+
 The partner's X12 identity and format are declared with the system, in
 ``defs.yaml`` under ``settings.edi`` (validated by :class:`EdiSettings`; an
 error names the system and the field), and the outbox folder by
@@ -68,6 +72,8 @@ from dagster_project.publish.transports.base import (
 )
 
 ENV_HUB_URL = "DISTROHUB_DATABASE_URL"
+#: W05-01 of a 940 that cancels the order of the same depositor number (element 473: F Cancel)
+CANCEL_STATUS = "F"
 ARCHIVE = "archive"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -134,7 +140,7 @@ class X12FileTransport:
     def __init__(
         self, kind: str, system: str, outbox: Path, edi: EdiSettings, conn: psycopg.Connection
     ) -> None:
-        if kind not in ("x12_940", "x12_850"):
+        if kind not in ("x12_940", "x12_850", "x12_940_cancel"):
             raise TransportConfigError(f"{system}: {kind!r} is not an X12 file transport kind")
         self.kind = kind
         self.system = system
@@ -172,7 +178,7 @@ class X12FileTransport:
 
     # ---------------------------------------------------------------- one file
     def _send_one(self, message: Message) -> Outcome:
-        code = "940" if self.kind == "x12_940" else "850"
+        code = "850" if self.kind == "x12_850" else "940"
         name = file_name(code, message.idempotency_key)
         what = f"{self.system}: {code} {message.record_key} ({name})"
         if not self.outbox.is_dir():
@@ -192,8 +198,13 @@ class X12FileTransport:
                     existed=True,
                 )
         try:
-            build = self._build_940 if code == "940" else self._build_850
-            make, summary = build(message.payload)
+            if self.kind == "x12_940_cancel":
+                make, summary = self._build_940(
+                    {"lines": message.payload["release_lines"]}, status=CANCEL_STATUS
+                )
+            else:
+                build = self._build_940 if code == "940" else self._build_850
+                make, summary = build(message.payload)
         except (KeyError, IndexError, TypeError, ValueError, ArithmeticError) as exc:
             return dead(
                 message,
@@ -271,7 +282,7 @@ class X12FileTransport:
 
     # ---------------------------------------------------------------- documents
     @staticmethod
-    def _build_940(payload: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    def _build_940(payload: dict[str, Any], status: str = "N") -> tuple[Any, dict[str, Any]]:
         lines = payload["lines"]
         if not lines:
             raise ValueError("no lines")
@@ -292,13 +303,14 @@ class X12FileTransport:
                 country=head.get("shipping_country_code") or "",
             ),
             lines=tuple(w01),
+            status=status,
             carrier=CarrierInstructions(routing=head["service_level"])
             if head.get("service_level")
             else None,
         )
         return (
             lambda control: shipping_order_transaction(order, control),
-            {"order_number": order_key, "lines": len(w01)},
+            {"order_number": order_key, "lines": len(w01), "purpose": status},
         )
 
     @staticmethod
