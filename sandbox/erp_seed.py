@@ -436,6 +436,23 @@ class _Seeder:
                 self._count("warehouses", 1, 0)
             self.ids["warehouse"][loc.code] = wh["id"]
             self.ids["storage"][loc.code] = wh["storage_location"]
+        # damaged customer returns are booked into a warehouse's waste location (Tryton's
+        # return shipment accepts storage or a waste location): the Lost and Found
+        if lost_found:
+            wastes = {
+                w["id"]: w["waste_locations"]
+                for w in self.rpc.search_read(
+                    "stock.location",
+                    [["id", "in", list(self.ids["warehouse"].values())]],
+                    ["waste_locations"],
+                    active_test=False,
+                )
+            }
+            todo = [wid for wid, locs in wastes.items() if lost_found not in locs]
+            if todo:
+                self.rpc(
+                    "stock.location", "write", todo, {"waste_locations": [["add", [lost_found]]]}
+                )
 
     # -- categories --------------------------------------------------------------------
     def _categories(self) -> None:
