@@ -12,6 +12,7 @@ real Tryton (the session's ``erp``) and the real sandbox warehouses over HTTP an
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -304,3 +305,138 @@ def test_after_shipment_nothing_is_cancelled_it_is_a_return(
     assert order_key in (erp_out.error or "") and "return" in (erp_out.error or "")
     sale = _sale_state(client, order_key)
     assert sale["shipment_states"] == ["done"] and sale["state"] != "cancelled"
+
+
+# ------------------------------------------------------------ the whole pipeline
+@pytest.fixture(scope="module")
+def pipeline(pg_cluster: Any, erp: RunningErp, state_dir: Path) -> Iterator[Any]:
+    """A landed, built clean world beside its own ERP clone (nothing delivered yet)."""
+    from tests.erp_fixtures import another_erp
+    from tests.models.conftest import landed_world
+
+    with (
+        another_erp(erp, state_dir, "erp_cancellations") as own_erp,
+        landed_world(pg_cluster, own_erp) as world,
+    ):
+        assert world.built.success
+        with environment({**world.env, "DISTROHUB_DATABASE_URL": world.hub}):
+            yield world, own_erp
+
+
+def _refresh(world: Any, *streams: str) -> None:
+    """Load the raw streams named (globs on the key) and rebuild every dbt model above the
+    cancellation and release publish models, as the automation's sensors do."""
+    import fnmatch
+
+    import dagster as dg
+
+    from tests.models.conftest import DBT_LAYERS, run
+
+    raw = [
+        k
+        for k in world.keys("raw")
+        if any(fnmatch.fnmatch(k.to_user_string(), f"raw/{s}") for s in streams)
+    ]
+    assert raw, streams
+    landed = run(world.definitions, world.hub, world.env, raw)
+    assert landed.success, [e.step_key for e in landed.all_events if e.is_step_failure]
+    graph = world.definitions.resolve_asset_graph()
+    wanted = [
+        dg.AssetKey(["publish", m])
+        for m in ("order_cancellations", "warehouse_releases", "erp_sales_orders")
+    ] + [dg.AssetKey(["marts", "order_cancellations_status"])]
+    keys = [
+        k
+        for k in dg.AssetSelection.assets(*wanted).upstream().resolve(graph)
+        if k.path[0] in DBT_LAYERS
+    ]
+    built = run(world.definitions, world.hub, world.env, keys)
+    assert built.success, [e.step_key for e in built.all_events if e.is_step_failure]
+
+
+def _publish(name: str) -> Any:
+    from dagster_project.publish.run import publish
+    from dagster_project.publish.targets import target
+
+    return publish(os.environ["DISTROHUB_DATABASE_URL"], target(name), log=lambda _: None)
+
+
+def _rows(hub: str, query: str, *params: Any) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(hub) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def _cancel_in_store(sb: Any, order_key: str) -> None:
+    channel, number = order_key.split("#")
+    sb.control.change_order(channel, int(number), "cancel")
+
+
+# a landed, built world (about 7 minutes on 2 cores) and four rounds of ingest, rebuild and
+# delivery (about a minute each)
+@pytest.mark.timeout(1500)
+def test_the_pipeline_compensates_each_stage_once(pipeline: Any) -> None:
+    """Three orders in the ERP and routed to a WMS: A cancelled before its release (the ERP
+    sale cancelled), B after its release (the WMS cancels, then the ERP), C after it shipped
+    (nothing cancelled: return_required); a second publish sends nothing."""
+    world, own_erp = pipeline
+    sb, hub = world.sandbox, world.hub
+    assert _publish("erp_sales_orders").delivery is not None
+    _refresh(world, "tryton__sale*")
+    candidates = _rows(
+        hub,
+        """select distinct order_key from publish.warehouse_releases
+            where transport = 'wms_rest' and order_key like %s order by order_key""",
+        "D2C#%",
+    )
+    assert len(candidates) >= 3, candidates
+    a, b, c = (row[0] for row in candidates[:3])
+
+    _cancel_in_store(sb, a)  # before its release
+    _refresh(world, "shopify_*__orders")
+    assert _rows(hub, "select 1 from publish.warehouse_releases where order_key = %s", a) == []
+    _publish("warehouse_releases")
+    _cancel_in_store(sb, b)  # released, not picked: the WMS has not even allocated it
+    _refresh(world, "shopify_*__orders")
+    _publish("order_cancellations")
+    steps = dict(
+        _rows(hub, "select record_key, status from ops.outbox where target = 'order_cancellations'")
+    )
+    assert steps.get(f"{a}/erp_cancel") == "delivered", steps
+    (b_wms,) = [k for k in steps if k.startswith(f"{b}/warehouse_cancel@")]
+    assert steps[b_wms] == "delivered" and f"{b}/erp_cancel" not in steps  # not confirmed yet
+
+    sb.control.advance(hours=8)  # C is picked and shipped; B stays cancelled
+    _cancel_in_store(sb, c)  # too late: it shipped
+    _refresh(world, "shopify_*__orders", "wms_*__releases", "wms_*__shipments")
+    _publish("order_cancellations")
+    steps = dict(
+        _rows(hub, "select record_key, status from ops.outbox where target = 'order_cancellations'")
+    )
+    assert steps.get(f"{b}/erp_cancel") == "delivered", steps
+    assert not [k for k in steps if k.startswith(f"{c}/")], steps
+    again = _publish("order_cancellations")
+    assert again.enqueued is not None and again.enqueued.messages == 0  # nothing new
+
+    status = {
+        row[0]: row[1:]
+        for row in _rows(
+            hub,
+            """select order_key, stage, state from marts.order_cancellations_status
+                where order_key in (%s, %s, %s)""",
+            a,
+            b,
+            c,
+        )
+    }
+    assert status == {
+        a: ("not_released", "cancelled"),
+        b: ("released", "cancelled"),
+        c: ("shipped", "return_required"),
+    }
+    with TrytonClient(own_erp.credentials) as client:
+        for key in (a, b):
+            sale = _sale_state(client, key)
+            assert sale["shipment_states"] == ["cancelled"] and sale["shipment_state"] == "none"
+        assert _sale_state(client, c)["shipment_states"] != ["cancelled"]
