@@ -1,10 +1,11 @@
 """What a run of the whole pipeline achieved, read back from the hub: the demo's closing
-summary (orders that reached the ERP, availability and prices per channel, reconciliation
-findings, gates passed and held)."""
+summary (orders that reached the ERP, availability and prices per channel, the order-to-cash
+steps, reconciliation findings, gates passed and held)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import psycopg
 from psycopg import sql
@@ -29,6 +30,8 @@ class RunSummary:
     dead_letters: int = 0
     #: storefront orders cancelled after intake, by state (marts.order_cancellations_status)
     cancellations: dict[str, int] = field(default_factory=dict)
+    #: order to cash: step → (count, amount or None), e.g. "invoices posted" → (40, 1234.50)
+    order_to_cash: dict[str, tuple[int, Decimal | None]] = field(default_factory=dict)
 
 
 def collect_summary(conn: psycopg.Connection) -> RunSummary:
@@ -83,10 +86,67 @@ def collect_summary(conn: psycopg.Connection) -> RunSummary:
                     group by state order by state"""
             ).fetchall()
         )
+    out.order_to_cash = _order_to_cash(conn)
     out.dead_letters = conn.execute(
         "select count(*) from ops.dead_letter where resolved_at is null"
     ).fetchone()[0]
     return out
+
+
+def _order_to_cash(conn: psycopg.Connection) -> dict[str, tuple[int, Decimal | None]]:
+    """What the ERP and the customers were told after intake, read from the targets' answers
+    in the outbox (a document made in this very run is in the ERP's streams only after the
+    next load): shipments posted, invoices and credit notes posted with their totals (each
+    document once), order lines backordered, notices sent."""
+    from dagster_project.operations.status import relation_exists
+
+    posted = ["posted", "paid"]
+    shipments, invoices, invoiced, notes, credited = conn.execute(
+        """with answers as (
+               select distinct on (target, record_key) target, status, response
+                 from ops.outbox
+                where target in ('erp_shipment_postings', 'erp_returns')
+                  and status <> 'superseded'
+                order by target, record_key, id desc
+           ),
+           held as (select * from answers where status in ('delivered', 'existed')),
+           invoices as (
+               select distinct response->'invoice'->>'id' as id,
+                      (response->'invoice'->>'total')::numeric as total
+                 from held
+                where target = 'erp_shipment_postings'
+                  and response->'invoice'->>'state' = any(%(posted)s)
+           ),
+           notes as (
+               select distinct response->>'credit_note_id' as id,
+                      (response->>'credit_note_total')::numeric as total
+                 from held
+                where target = 'erp_returns'
+                  and response->>'credit_note_state' = any(%(posted)s)
+           )
+           select (select count(*) from held where target = 'erp_shipment_postings'),
+                  (select count(*) from invoices),
+                  (select coalesce(sum(total), 0) from invoices),
+                  (select count(*) from notes),
+                  (select coalesce(sum(total), 0) from notes)""",
+        {"posted": posted},
+    ).fetchone()
+    steps: dict[str, tuple[int, Decimal | None]] = {
+        "shipments posted in the ERP": (shipments, None),
+        "invoices posted": (invoices, invoiced),
+        "credit notes posted": (notes, credited),
+    }
+    if relation_exists(conn, "core", "order_line"):
+        (backordered,) = conn.execute(
+            "select count(*) from core.order_line where backordered_quantity > 0"
+        ).fetchone()
+        steps["order lines backordered"] = (backordered, None)
+    if relation_exists(conn, "marts", "order_notices"):
+        (sent,) = conn.execute(
+            "select count(*) from marts.order_notices where status = 'sent'"
+        ).fetchone()
+        steps["customer notices sent"] = (sent, None)
+    return steps
 
 
 def render_summary(summary: RunSummary, ui_url: str) -> Group:
@@ -118,6 +178,12 @@ def render_summary(summary: RunSummary, ui_url: str) -> Group:
     channels.add_column("prices", justify="right")
     for system, (levels, prices) in sorted(summary.channels.items()):
         channels.add_row(system, str(levels), str(prices))
+    cash = Table(title="order to cash (what the ERP and the customers were told)")
+    cash.add_column("step", no_wrap=True)
+    cash.add_column("count", justify="right")
+    cash.add_column("amount", justify="right")
+    for step, (count, amount) in summary.order_to_cash.items():
+        cash.add_row(step, str(count), "" if amount is None else f"{amount:,.2f}")
     findings = Table(title="reconciliation findings (marts.recon_*)")
     findings.add_column("view", no_wrap=True)
     findings.add_column("findings", justify="right")
@@ -132,6 +198,7 @@ def render_summary(summary: RunSummary, ui_url: str) -> Group:
     )
     return Group(
         channels,
+        cash,
         findings,
         lines,
         *(Text.from_markup(line) for line in held_gates),

@@ -49,6 +49,11 @@ create table publish.storefront_fulfillments (
     tracking_number text);
 create table publish.order_cancellations (
     cancel_key text, order_key text, step text, target_system text, erp_sale_id bigint);
+create table publish.erp_returns (
+    return_key text, line_number integer, return_line_key text, sku text, location text,
+    order_key text, quantity numeric, unit_price numeric, outcome text);
+create table publish.customer_notices (
+    order_key text, event text, event_ref text, lines jsonb, email text, hold_reason text);
 """
 
 
@@ -111,6 +116,19 @@ def populate(url: str, rows: int) -> None:
             " from generate_series(1, %s) g",
             (n,),
         )
+        conn.execute(
+            "insert into publish.erp_returns"
+            " select 'wms_dc_east:RMA-' || g, 1, 'wms_dc_east:RMA-' || g || '/1', 'SKU-' || g,"
+            " 'DC-EAST', 'D2C#' || g, 1, 4.5, case when mod(g, 2) = 0 then 'restock'"
+            " else 'damaged' end from generate_series(1, %s) g",
+            (n,),
+        )
+        conn.execute(
+            "insert into publish.customer_notices"
+            " select 'D2C#' || g, 'shipped', 'SHP' || g, '[]'::jsonb,"
+            " 'customer' || g || '@example.com', null from generate_series(1, %s) g",
+            (n,),
+        )
 
 
 def committed_files() -> dict[str, str]:
@@ -149,6 +167,8 @@ def test_clean_tables_pass_every_suite_and_nothing_committed_is_rewritten(hub):
     before = committed_files()
     assert quality.suites() == sorted(
         [
+            "customer_notices",
+            "erp_returns",
             "erp_sales_orders",
             "order_cancellations",
             "storefront_fulfillments",
