@@ -27,6 +27,7 @@ KINDS = (
     "wms_releases",
     "x12_940",
     "x12_850",
+    "tryton_shipment_postings",
 )
 
 __all__ = [
@@ -65,6 +66,12 @@ def open_transport(kind: str, system: str, *, hub_url: str | None = None) -> Tra
             from dagster_project.publish.transports.tryton import TrytonSalesOrders
 
             return TrytonSalesOrders.from_config(config)
+        if kind == "tryton_shipment_postings":
+            from dagster_project.publish.transports.tryton_shipments import (
+                TrytonShipmentPostings,
+            )
+
+            return TrytonShipmentPostings.from_config(config)
         if kind == "wms_releases":
             from dagster_project.publish.transports.wms import WmsReleases
 
