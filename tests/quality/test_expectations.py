@@ -47,6 +47,9 @@ create table publish.supplier_purchase_orders (
 create table publish.storefront_fulfillments (
     storefront_system text, storefront_order_id bigint, shipment_id text, quantity integer,
     tracking_number text);
+create table publish.erp_shipment_postings (
+    shipment_key text, order_key text, erp_sale_id bigint, sku text, quantity numeric,
+    expected_amount numeric, backorder_policy text);
 """
 
 
@@ -103,6 +106,13 @@ def populate(url: str, rows: int) -> None:
             " select 'shopify_d2c', g, 'SHP' || g, 1, '1Z' || g from generate_series(1, %s) g",
             (n,),
         )
+        conn.execute(
+            "insert into publish.erp_shipment_postings"
+            " select 'wms_dc_east:SHP' || g, 'D2C#' || g, g, 'SKU-' || g, 2, 9.00,"
+            " case when mod(g, 2) = 0 then 'allow' else 'cancel' end"
+            " from generate_series(1, %s) g",
+            (n,),
+        )
 
 
 def committed_files() -> dict[str, str]:
@@ -142,6 +152,7 @@ def test_clean_tables_pass_every_suite_and_nothing_committed_is_rewritten(hub):
     assert quality.suites() == sorted(
         [
             "erp_sales_orders",
+            "erp_shipment_postings",
             "storefront_fulfillments",
             "storefront_inventory",
             "storefront_prices",

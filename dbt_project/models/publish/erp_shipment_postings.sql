@@ -222,11 +222,13 @@ sku_prices as (
 charges as (
 
     select
-        posted.order_key,
-        max(posted.order_total) - sum(round(erp_lines.units * erp_lines.unit_price, 2)) as amount
-    from posted
-    inner join erp_lines on erp_lines.order_key = posted.order_key
-    group by posted.order_key
+        orders.order_key,
+        max(orders.presentment_total_price)
+        - sum(round(erp_lines.units * erp_lines.unit_price, 2)) as amount
+    from orders
+    inner join erp_lines on erp_lines.order_key = orders.order_key
+    where orders.erp_sale_id is not null
+    group by orders.order_key
 
 ),
 
