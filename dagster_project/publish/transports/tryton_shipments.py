@@ -156,6 +156,13 @@ class TrytonShipmentPostings:
                 f"{self.system}: shipment {message.record_key}: payload is unusable ({exc!r}); "
                 "fix publish.erp_shipment_postings",
             )
+        if not posting.lines:
+            return None, dead(
+                message,
+                "rejected_by_target",
+                f"{self.system}: shipment {message.record_key}: no line shipped a positive "
+                "quantity; nothing to post (fix publish.erp_shipment_postings)",
+            )
         return posting, None
 
     def _outcome(self, message: Message, result: PostingOutcome, *, repeat: bool) -> Outcome:
