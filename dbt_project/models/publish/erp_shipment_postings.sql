@@ -149,6 +149,9 @@ posted as (
     from shipments
     inner join orders on orders.order_key = shipments.order_key
     where orders.erp_sale_id is not null
+      -- a sale the ERP shows fully shipped has nothing left to post (shipped before the hub
+      -- posted shipments, or posted already: a record leaving the model is never sent)
+      and coalesce(orders.erp_shipment_state, '') != 'sent'
 
 ),
 
