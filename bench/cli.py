@@ -27,6 +27,7 @@ MEASUREMENTS: dict[str, tuple[str, str]] = {
     # erp before events: they share one sandbox world (bench/sandbox_world.py), and the ERP
     # intake is measured on orders not delivered yet; events then publishes the rest
     "erp": ("bench.erp_intake", "storefront orders per second into Tryton"),
+    "erp_shipments": ("bench.erp_shipments", "shipments and invoices posted per second in Tryton"),
     "events": ("bench.events", "WMS stock event → storefront inventory level set, gated"),
     # last: it plays the shared world's clock forward
     "oversell": ("bench.oversell", "a simulated period, a pass every few hours: oversold units"),

@@ -230,6 +230,20 @@ def suites() -> dict[str, list[gxe.Expectation]]:
                 description="step is warehouse_cancel or erp_cancel (each has its transport)",
             ),
         ],
+        "erp_shipment_postings": [
+            _unique(["shipment_key", "sku"]),
+            *(_not_null(c) for c in ("shipment_key", "order_key", "erp_sale_id", "sku")),
+            _not_null("quantity"),
+            _positive("quantity"),
+            _not_null("expected_amount"),
+            _non_negative("expected_amount"),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="backorder_policy",
+                value_set=["allow", "cancel"],
+                description="a short shipment's rest is kept open (allow) or cancelled",
+            ),
+            _sku_known(),
+        ],
     }
 
 

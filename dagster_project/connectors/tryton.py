@@ -433,6 +433,7 @@ class SalesOrderRequest:
     sale_date: dt.date | None = None
     description: str | None = None
     currency: int | None = None
+    invoice_method: str | None = None  # default: the ERP's (sale configuration)
 
 
 class OutcomeStatus(StrEnum):
@@ -953,6 +954,8 @@ class _SalesBatch:
                 sale["description"] = order.description
             if order.currency is not None:
                 sale["currency"] = order.currency
+            if order.invoice_method is not None:
+                sale["invoice_method"] = order.invoice_method
             values[order.reference] = sale
         return values
 

@@ -38,6 +38,9 @@ class ChannelPolicy(BaseModel):
     service_levels: list[str] = Field(min_length=1)
     sell_incoming: bool = False
     allocation: Allocation = Allocation()
+    #: a short pick's rest: ``allow`` keeps the ERP's backorder open, ``cancel`` cancels it
+    #: (publish.erp_shipment_postings carries it to the ERP)
+    backorder: Literal["allow", "cancel"] = "allow"
 
 
 class LocationPolicy(BaseModel):

@@ -12,7 +12,7 @@
 
 {# Each storefront system's channel policy (its settings.channel). #}
 {% macro distrohub_channels() -%}
-    {{- return({"shopify_b2b": {"allocation": {"priority": 1, "reserved": 0, "share": 1.0}, "code": "B2B", "currency": "USD", "price_list": "WHOLESALE-USD", "sell_incoming": true, "selling_unit": "CS", "service_levels": ["GROUND", "LTL"]}, "shopify_d2c": {"allocation": {"priority": 2, "reserved": 0, "share": 1.0}, "code": "D2C", "currency": "USD", "price_list": "LIST-USD", "sell_incoming": false, "selling_unit": "EA", "service_levels": ["STANDARD", "EXPRESS"]}, "shopify_marketplace": {"allocation": {"priority": 3, "reserved": 0, "share": 1.0}, "code": "MARKETPLACE", "currency": "CAD", "price_list": "LIST-CAD", "sell_incoming": false, "selling_unit": "EA", "service_levels": ["STANDARD"]}}) -}}
+    {{- return({"shopify_b2b": {"allocation": {"priority": 1, "reserved": 0, "share": 1.0}, "backorder": "allow", "code": "B2B", "currency": "USD", "price_list": "WHOLESALE-USD", "sell_incoming": true, "selling_unit": "CS", "service_levels": ["GROUND", "LTL"]}, "shopify_d2c": {"allocation": {"priority": 2, "reserved": 0, "share": 1.0}, "backorder": "allow", "code": "D2C", "currency": "USD", "price_list": "LIST-USD", "sell_incoming": false, "selling_unit": "EA", "service_levels": ["STANDARD", "EXPRESS"]}, "shopify_marketplace": {"allocation": {"priority": 3, "reserved": 0, "share": 1.0}, "backorder": "cancel", "code": "MARKETPLACE", "currency": "CAD", "price_list": "LIST-CAD", "sell_incoming": false, "selling_unit": "EA", "service_levels": ["STANDARD"]}}) -}}
 {%- endmacro %}
 
 {# Each location system's policy: zone, service levels, stock feed SLA, stale policy. #}

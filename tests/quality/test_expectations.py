@@ -54,6 +54,9 @@ create table publish.erp_returns (
     order_key text, quantity numeric, unit_price numeric, outcome text);
 create table publish.customer_notices (
     order_key text, event text, event_ref text, lines jsonb, email text, hold_reason text);
+create table publish.erp_shipment_postings (
+    shipment_key text, order_key text, erp_sale_id bigint, sku text, quantity numeric,
+    expected_amount numeric, backorder_policy text);
 """
 
 
@@ -129,6 +132,13 @@ def populate(url: str, rows: int) -> None:
             " 'customer' || g || '@example.com', null from generate_series(1, %s) g",
             (n,),
         )
+        conn.execute(
+            "insert into publish.erp_shipment_postings"
+            " select 'wms_dc_east:SHP' || g, 'D2C#' || g, g, 'SKU-' || g, 2, 9.00,"
+            " case when mod(g, 2) = 0 then 'allow' else 'cancel' end"
+            " from generate_series(1, %s) g",
+            (n,),
+        )
 
 
 def committed_files() -> dict[str, str]:
@@ -171,6 +181,7 @@ def test_clean_tables_pass_every_suite_and_nothing_committed_is_rewritten(hub):
             "erp_returns",
             "erp_sales_orders",
             "order_cancellations",
+            "erp_shipment_postings",
             "storefront_fulfillments",
             "storefront_inventory",
             "storefront_prices",

@@ -33,6 +33,7 @@ KINDS = (
     "tryton_sale_cancels",
     "wms_release_cancels",
     "x12_940_cancel",
+    "tryton_shipment_postings",
 )
 
 __all__ = [
@@ -75,6 +76,12 @@ def open_transport(kind: str, system: str, *, hub_url: str | None = None) -> Tra
             from dagster_project.publish.transports.tryton_returns import TrytonReturns
 
             return TrytonReturns.from_config(config)
+        if kind == "tryton_shipment_postings":
+            from dagster_project.publish.transports.tryton_shipments import (
+                TrytonShipmentPostings,
+            )
+
+            return TrytonShipmentPostings.from_config(config)
         if kind == "wms_releases":
             from dagster_project.publish.transports.wms import WmsReleases
 

@@ -51,6 +51,9 @@ from dagster_project.publish.transports.base import (
 )
 
 BATCH_SIZE = 50
+#: sales are invoiced as they ship (Tryton 8.2 calls it ``fulfillment``): ``sale.sale.process``
+#: invoices what a done shipment moved (publish target erp_shipment_postings)
+INVOICE_METHOD = "fulfillment"
 #: ``settings`` key of the Tryton system: how many batches may be in the ERP at once
 CONCURRENCY_SETTING = "concurrent_requests"
 
@@ -267,6 +270,7 @@ class TrytonSalesOrders:
                 sale_date=sale_date,
                 description=f"PO {po}" if po else None,
                 currency=currency,
+                invoice_method=INVOICE_METHOD,
             ),
             None,
         )
