@@ -632,10 +632,11 @@ class _Run:
     ) -> bool:
         """Move the sales' charges-only draft invoices onto the shipment's draft invoice.
 
-        Tryton invoices a line without product (the storefront's shipping, tax and discounts)
-        as soon as the sale is processed, since it has nothing to fulfil: on confirmation it
-        gets a draft invoice of its own. For the posting that carries the charges
-        (``with_charges``, the order's first shipment) its lines are moved onto the
+        Tryton invoices a line with nothing to fulfil (the product-less line of the
+        storefront's shipping, tax and discounts, and a service product such as a kit) as soon
+        as the sale is processed: on confirmation it gets a draft invoice of its own. For the
+        posting that carries the charges (``with_charges``, the order's first shipment) its
+        lines are moved onto the
         shipment's draft invoice and the empty draft (no number yet) is deleted, so that one
         invoice is what the storefront charged for the shipment. Looked up afresh each time:
         after a crash the move is simply found done, or done now.
@@ -668,7 +669,7 @@ class _Run:
         charges = {
             invoice: its
             for invoice, its in by_invoice.items()
-            if all(ln["product"] is None and not ln["stock_moves"] for ln in its)
+            if all(not ln["stock_moves"] for ln in its)
         }
         if not charges:
             return False

@@ -92,6 +92,7 @@ final as (
         sales.state as erp_sale_state,
         sales.shipment_state as erp_shipment_state,
         sales.invoice_state as erp_invoice_state,
+        sales.invoice_method as erp_invoice_method,
         sales.total_amount as erp_total_amount,
         sales.currency_code as erp_currency,
         coalesce(sales_by_reference.erp_sale_count, 0)::integer as erp_sale_count,

@@ -28,6 +28,7 @@ shipment_sales as (
         orders.erp_sale_number,
         orders.erp_shipment_state,
         orders.erp_invoice_state,
+        orders.erp_invoice_method,
         coalesce(orders.erp_shipment_state = 'sent', false) as is_posted,
         coalesce(
             orders.erp_invoice_state in ('awaiting payment', 'partially paid', 'paid'), false
@@ -97,6 +98,8 @@ not_invoiced as (
     where erp_invoicing.is_in_use
       and shipment_sales.is_posted
       and not shipment_sales.is_invoiced
+      -- a sale the ERP does not invoice itself (invoice method manual) is invoiced elsewhere
+      and coalesce(shipment_sales.erp_invoice_method, 'fulfillment') != 'manual'
 
 ),
 

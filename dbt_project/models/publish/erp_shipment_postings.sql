@@ -24,6 +24,12 @@ order_lines as (
 
 ),
 
+catalog as (
+
+    select * from {{ ref('item') }}
+
+),
+
 wms_shipments as (
 
     select * from {{ ref('stg_wms__shipments') }}
@@ -80,17 +86,25 @@ policies as (
 
 ),
 
--- each order line as the ERP sale has it (erp_sales_orders): base units, price per base unit
+-- each order line as the ERP sale has it (erp_sales_orders): base units, price per base unit;
+-- a line of a service product in the ERP (a kit: its components are what ships) has no stock
+-- move to post, and Tryton invoices it when the sale is processed, like the charges line
 erp_lines as (
 
     select
-        order_key,
-        line_number,
-        sku,
-        (coalesce(current_quantity, quantity) * units_per_selling_unit)::numeric as units,
-        round(presentment_unit_price / units_per_selling_unit, 4) as unit_price
+        order_lines.order_key,
+        order_lines.line_number,
+        order_lines.sku,
+        (
+            coalesce(order_lines.current_quantity, order_lines.quantity)
+            * order_lines.units_per_selling_unit
+        )::numeric as units,
+        round(order_lines.presentment_unit_price / order_lines.units_per_selling_unit, 4)
+            as unit_price,
+        coalesce(catalog.item_type, 'goods') != 'service' as is_moved
     from order_lines
-    where coalesce(current_quantity, quantity) > 0
+    left join catalog on catalog.sku = order_lines.sku
+    where coalesce(order_lines.current_quantity, order_lines.quantity) > 0
 
 ),
 
@@ -203,6 +217,15 @@ shipped as (
         union all
         select * from plain_lines
     ) as all_lines
+    where not exists (
+        select 1
+        from erp_lines
+        inner join posted on posted.order_key = erp_lines.order_key
+        where posted.system = all_lines.system
+          and posted.shipment_id = all_lines.shipment_id
+          and erp_lines.sku = all_lines.sku
+          and not erp_lines.is_moved
+    )
     group by system, shipment_id, sku
     having sum(quantity) > 0
 
@@ -220,14 +243,20 @@ sku_prices as (
 
 ),
 
--- the product-less charges line the sales-order transport adds: the order total less its
+-- what Tryton invoices when the sale is processed: the product-less charges line the
+-- sales-order transport adds and any service (kit) line, i.e. the order total less its moved
 -- lines, each rounded to the cent as Tryton does
 charges as (
 
     select
         orders.order_key,
         max(orders.presentment_total_price)
-        - sum(round(erp_lines.units * erp_lines.unit_price, 2)) as amount
+        - coalesce(
+            sum(round(erp_lines.units * erp_lines.unit_price, 2)) filter (
+                where erp_lines.is_moved
+            ),
+            0
+        ) as amount
     from orders
     inner join erp_lines on erp_lines.order_key = orders.order_key
     where orders.erp_sale_id is not null

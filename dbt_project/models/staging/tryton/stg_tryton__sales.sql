@@ -16,6 +16,7 @@ final as (
         payload#>>'{"party.",code}' as party_code,
         payload->>'state' as state,
         payload->>'invoice_state' as invoice_state,
+        payload->>'invoice_method' as invoice_method,
         payload->>'shipment_state' as shipment_state,
         (payload->>'sale_date')::date as sale_date,
         (payload->>'warehouse')::bigint as warehouse_id,
