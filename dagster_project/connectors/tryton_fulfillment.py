@@ -3,7 +3,8 @@
 A :class:`ShipmentPosting` is one shipment a warehouse (WMS ship confirm, 3PL 945) or a
 drop-ship supplier (856) confirmed for an order whose sale is in Tryton. :func:`post_shipments`
 takes many at once through :class:`~dagster_project.connectors.tryton.TrytonClient`, batched
-(one call per step for the whole batch, TRYTON.md), and always looks before acting:
+(one call per step for the whole batch: many records in one call are far cheaper than one
+at a time, docs/performance.md), and always looks before acting:
 
 1. **Find.** The sales by ``reference`` (= the order key), their ``stock.shipment.out``
    documents and moves, in three reads. The source shipment's key is kept on the Tryton
