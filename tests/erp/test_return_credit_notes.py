@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +27,24 @@ from dagster_project.connectors.tryton import (
 from dagster_project.publish.transports import open_transport
 from dagster_project.publish.transports.base import Message, Status
 from dagster_project.publish.transports.tryton_returns import TrytonReturns
-from tests.erp_fixtures import RunningErp
+from tests.erp_fixtures import RunningErp, another_erp
 from tests.waiting import wait_until
+
+
+# Posting shipments (returns) moves the ERP's stock and adds sales and invoices: this module
+# works on its own clone of the template, seeded with the same world, so the session's ERP
+# stays as seeded for the tests that read it (test_tryton_connector's stock).
+@pytest.fixture(scope="module")
+def erp(erp: RunningErp, state_dir: Path) -> Iterator[RunningErp]:
+    with another_erp(erp, state_dir, "erp_return_credit_notes") as own:
+        yield own
+
+
+@pytest.fixture
+def client(erp: RunningErp) -> Iterator[TrytonClient]:
+    with TrytonClient(erp.credentials) as c:
+        yield c
+
 
 WAREHOUSE = "DC-EAST"
 PARTY = "D2C-000001"

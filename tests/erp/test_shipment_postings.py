@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,23 @@ from dagster_project.publish.transports.base import Message, Status
 from dagster_project.publish.transports.tryton import INVOICE_METHOD
 from dagster_project.publish.transports.tryton_shipments import TrytonShipmentPostings
 from tests.erp.test_tryton_connector import SALES_SKUS
+from tests.erp_fixtures import RunningErp, another_erp
+
+
+# Posting shipments (returns) moves the ERP's stock and adds sales and invoices: this module
+# works on its own clone of the template, seeded with the same world, so the session's ERP
+# stays as seeded for the tests that read it (test_tryton_connector's stock).
+@pytest.fixture(scope="module")
+def erp(erp: RunningErp, state_dir: Path) -> Iterator[RunningErp]:
+    with another_erp(erp, state_dir, "erp_shipment_postings") as own:
+        yield own
+
+
+@pytest.fixture
+def client(erp: RunningErp) -> Iterator[TrytonClient]:
+    with TrytonClient(erp.credentials) as c:
+        yield c
+
 
 PRICE_1 = Decimal("10.50")
 PRICE_2 = Decimal("3.25")
