@@ -3,25 +3,22 @@
 The transport (``smtp_notices``) against the relay: a notice renders its template and lands,
 a refused address is DEAD with the fix, a relay that is down or a dropped connection is RETRY
 (after the data: ``outcome_unknown``, resent with the same Message-ID), a refused login is
-DEAD. Then the whole publish of ``customer_notices`` on the landed world: every notice goes
-once, a second publish (and a rebuild) sends nothing, and ``marts.order_notices`` shows each
-as sent. The model's event derivation is its dbt unit test
-(``dbt_project/models/publish/customer_notices.yml``), run by every ``dbt build``.
+DEAD. The whole publish of ``customer_notices`` on the landed world (every notice once, a
+second publish and a rebuild send nothing, ``marts.order_notices`` shows each as sent) is the
+last test of test_publish.py, which runs on ``publish_world`` in file order. The model's event
+derivation is its dbt unit test (``dbt_project/models/publish/customer_notices.yml``), run by
+every ``dbt build``.
 """
 
 from __future__ import annotations
 
 import socket
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 
-from dagster_project.publish.run import publish
-from dagster_project.publish.targets import target
 from dagster_project.publish.transports import (
     Message,
     Outcome,
@@ -172,44 +169,3 @@ def test_a_connection_dropped_after_the_data_is_retried_with_the_same_message_id
         copies = mails(sb, f"{TARGET}:{messages[2].record_key}")
         assert len(copies) == 2 and copies[0]["message_id"] == copies[1]["message_id"]
         assert fault["message_id"] == copies[0]["message_id"]
-
-
-# ------------------------------------------------------------------ the whole publish
-def test_every_notice_goes_once_through_the_publish(publish_world) -> None:
-    hub, sb = publish_world.hub, publish_world.sandbox
-    with psycopg.connect(hub) as conn:
-        desired = conn.execute(
-            """select order_key || ':' || event || ':' || event_ref, event, tracking_number
-                 from publish.customer_notices where hold_reason is null"""
-        ).fetchall()
-    events = Counter(e for _, e, _ in desired)
-    assert events["shipped"] > 0, events
-    before = len(sb.control.mailbox())
-
-    first = publish(hub, target(TARGET), log=lambda _: None)
-    assert first.enqueued.messages == len(desired)
-    assert first.delivery.delivered == len(desired) and not first.delivery.dead
-    received = sb.control.mailbox()[before:]
-    by_key = Counter(m["headers"]["X-Distrohub-Notice"] for m in received)
-    assert by_key == Counter(f"{TARGET}:{key}" for key, _, _ in desired)  # each once
-    tracking = {f"{TARGET}:{k}": t for k, e, t in desired if e == "shipped" and t}
-    for mail in received:
-        if mail["headers"]["X-Distrohub-Notice"] in tracking:
-            assert f"Tracking: {tracking[mail['headers']['X-Distrohub-Notice']]}" in mail["text"]
-
-    # again: nothing new; and rebuilt, the published notices leave the model (never twice)
-    again = publish(hub, target(TARGET), log=lambda _: None)
-    assert again.enqueued.messages == 0 and again.counts.adds == 0
-    publish_world.rebuild("publish/customer_notices")
-    with psycopg.connect(hub) as conn:
-        left = conn.execute(
-            "select count(*) from publish.customer_notices where hold_reason is null"
-        ).fetchone()[0]
-        assert left == 0
-        shown = conn.execute(
-            "select status, count(*) from marts.order_notices group by status"
-        ).fetchall()
-    assert dict(shown).get("sent") == len(desired)
-    third = publish(hub, target(TARGET), log=lambda _: None)
-    assert third.enqueued.messages == 0
-    assert len(sb.control.mailbox()) == before + len(desired)

@@ -27,6 +27,7 @@ from dagster_project.publish.targets import declared_targets, target
 from tests.publish.conftest import tampered
 
 TARGETS = sorted(declared_targets())
+NOTICES = "customer_notices"
 
 
 def _scalar(hub: str, query: str, *params):
@@ -489,3 +490,45 @@ def test_the_sensor_launches_a_delivery_for_a_new_version(publish_world):
         assert request.run_key.startswith("storefront_inventory:version:")
         ctx = dg.build_sensor_context(instance=instance, resources=resources, cursor=ctx.cursor)
         assert isinstance(sensor(ctx), dg.SkipReason)
+
+
+# ------------------------------------------------------------------ customer notices
+# last of this file: the dry run above finds the outbox empty, so no notice is sent before it
+def test_every_notice_goes_once_through_the_publish(publish_world) -> None:
+    hub, sb = publish_world.hub, publish_world.sandbox
+    with psycopg.connect(hub) as conn:
+        desired = conn.execute(
+            """select order_key || ':' || event || ':' || event_ref, event, tracking_number
+                 from publish.customer_notices where hold_reason is null"""
+        ).fetchall()
+    events = Counter(e for _, e, _ in desired)
+    assert events["shipped"] > 0, events
+    before = len(sb.control.mailbox())
+
+    first = publish(hub, target(NOTICES), log=lambda _: None)
+    assert first.enqueued.messages == len(desired)
+    assert first.delivery.delivered == len(desired) and not first.delivery.dead
+    received = sb.control.mailbox()[before:]
+    by_key = Counter(m["headers"]["X-Distrohub-Notice"] for m in received)
+    assert by_key == Counter(f"{NOTICES}:{key}" for key, _, _ in desired)  # each once
+    tracking = {f"{NOTICES}:{k}": t for k, e, t in desired if e == "shipped" and t}
+    for mail in received:
+        if mail["headers"]["X-Distrohub-Notice"] in tracking:
+            assert f"Tracking: {tracking[mail['headers']['X-Distrohub-Notice']]}" in mail["text"]
+
+    # again: nothing new; and rebuilt, the published notices leave the model (never twice)
+    again = publish(hub, target(NOTICES), log=lambda _: None)
+    assert again.enqueued.messages == 0 and again.counts.adds == 0
+    publish_world.rebuild("publish/customer_notices")
+    with psycopg.connect(hub) as conn:
+        left = conn.execute(
+            "select count(*) from publish.customer_notices where hold_reason is null"
+        ).fetchone()[0]
+        assert left == 0
+        shown = conn.execute(
+            "select status, count(*) from marts.order_notices group by status"
+        ).fetchall()
+    assert dict(shown).get("sent") == len(desired)
+    third = publish(hub, target(NOTICES), log=lambda _: None)
+    assert third.enqueued.messages == 0
+    assert len(sb.control.mailbox()) == before + len(desired)
