@@ -303,7 +303,9 @@ items as (
     select
         shipped.system,
         shipped.shipment_id,
-        sum(round(shipped.quantity * sku_prices.unit_price, 2)) as amount
+        -- a SKU not on the order has no price here: the transport refuses it by name
+        -- (sku_not_on_shipment, a dead letter with both figures) before anything is written
+        sum(round(shipped.quantity * coalesce(sku_prices.unit_price, 0), 2)) as amount
     from shipped
     inner join posted
         on posted.system = shipped.system
