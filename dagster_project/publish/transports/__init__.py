@@ -29,7 +29,6 @@ KINDS = (
     "x12_850",
     "tryton_returns",
     "smtp_notices",
-    # order_cancellations (issue 19, step 4)
     "tryton_sale_cancels",
     "wms_release_cancels",
     "x12_940_cancel",

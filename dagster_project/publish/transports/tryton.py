@@ -89,12 +89,7 @@ class TrytonSalesOrders:
 
     @classmethod
     def from_config(cls, config: SystemConfig) -> TrytonSalesOrders:
-        credentials = TrytonCredentials(
-            url=config.env(config.url_env, "JSON-RPC URL (http://HOST:PORT/DATABASE/)").rstrip("/")
-            + "/",
-            user=config.credential("user"),
-            password=config.credential("password"),
-        )
+        credentials = credentials_of(config)
         budget = RequestBudget(max_requests=config.request_budget)  # shared by the sessions
         concurrency = config.settings.get(CONCURRENCY_SETTING, 1)
         if not isinstance(concurrency, int) or concurrency < 1:
@@ -300,6 +295,17 @@ class TrytonSalesOrders:
         if exc.retryable:
             return retry(message, "target_unavailable", text, response)
         return dead(message, "erp_rejected", text, response)
+
+
+def credentials_of(config: SystemConfig) -> TrytonCredentials:
+    """The Tryton login of a declared system (its URL and credential variables); every Tryton
+    transport opens its sessions with it."""
+    return TrytonCredentials(
+        url=config.env(config.url_env, "JSON-RPC URL (http://HOST:PORT/DATABASE/)").rstrip("/")
+        + "/",
+        user=config.credential("user"),
+        password=config.credential("password"),
+    )
 
 
 def _reference(message: Message) -> str:

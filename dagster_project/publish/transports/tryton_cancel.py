@@ -18,13 +18,13 @@ from collections.abc import Iterator, Sequence
 from dagster_project.connectors.http import RequestBudget
 from dagster_project.connectors.tryton import (
     TrytonClient,
-    TrytonCredentials,
     TrytonError,
     TrytonLoginError,
 )
 from dagster_project.connectors.tryton_cancel import CancelStatus, SaleCancelOutcome, cancel_sales
 from dagster_project.ingest.readers import SystemConfig
 from dagster_project.publish.transports.base import Message, Outcome, dead, delivered, retry
+from dagster_project.publish.transports.tryton import credentials_of
 
 
 class TrytonSaleCancels:
@@ -38,12 +38,7 @@ class TrytonSaleCancels:
 
     @classmethod
     def from_config(cls, config: SystemConfig) -> TrytonSaleCancels:
-        credentials = TrytonCredentials(
-            url=config.env(config.url_env, "JSON-RPC URL (http://HOST:PORT/DATABASE/)").rstrip("/")
-            + "/",
-            user=config.credential("user"),
-            password=config.credential("password"),
-        )
+        credentials = credentials_of(config)
         client = TrytonClient(credentials, budget=RequestBudget(max_requests=config.request_budget))
         return cls(client, config.system)
 

@@ -22,7 +22,6 @@ from typing import Any
 from dagster_project.connectors.http import RequestBudget
 from dagster_project.connectors.tryton import (
     TrytonClient,
-    TrytonCredentials,
     TrytonError,
     TrytonLoginError,
     TrytonUserError,
@@ -40,6 +39,7 @@ from dagster_project.connectors.tryton_returns import (
 )
 from dagster_project.ingest.readers import SystemConfig
 from dagster_project.publish.transports.base import Message, Outcome, Status, dead, retry
+from dagster_project.publish.transports.tryton import credentials_of
 
 BATCH_SIZE = 50
 
@@ -56,12 +56,7 @@ class TrytonReturns:
 
     @classmethod
     def from_config(cls, config: SystemConfig) -> TrytonReturns:
-        credentials = TrytonCredentials(
-            url=config.env(config.url_env, "JSON-RPC URL (http://HOST:PORT/DATABASE/)").rstrip("/")
-            + "/",
-            user=config.credential("user"),
-            password=config.credential("password"),
-        )
+        credentials = credentials_of(config)
         budget = RequestBudget(max_requests=config.request_budget)
         transport = cls(TrytonClient(credentials, budget=budget))
         transport.system = config.system

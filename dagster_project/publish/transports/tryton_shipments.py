@@ -30,7 +30,6 @@ from decimal import Decimal, InvalidOperation
 from dagster_project.connectors.http import RequestBudget
 from dagster_project.connectors.tryton import (
     TrytonClient,
-    TrytonCredentials,
     TrytonError,
     TrytonLoginError,
 )
@@ -50,6 +49,7 @@ from dagster_project.publish.transports.base import (
     dead,
     retry,
 )
+from dagster_project.publish.transports.tryton import credentials_of
 
 BATCH_SIZE = 50
 POLICIES = {"allow": BACKORDER, "cancel": CANCEL}
@@ -67,12 +67,7 @@ class TrytonShipmentPostings:
 
     @classmethod
     def from_config(cls, config: SystemConfig) -> TrytonShipmentPostings:
-        credentials = TrytonCredentials(
-            url=config.env(config.url_env, "JSON-RPC URL (http://HOST:PORT/DATABASE/)").rstrip("/")
-            + "/",
-            user=config.credential("user"),
-            password=config.credential("password"),
-        )
+        credentials = credentials_of(config)
         budget = RequestBudget(max_requests=config.request_budget)
         transport = cls(TrytonClient(credentials, budget=budget))
         transport.system = config.system
